@@ -1,0 +1,37 @@
+// JWT claims policy (RFC 7519 §4.1, RFC 9068 §4, RFC 8725 §3.8-3.11): exact iss, aud any-of,
+// exp required, nbf/iat with bounded leeway, optional typ; scopes exposed as a set.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "common/result.h"
+
+namespace gatepass::jose {
+
+struct claims_policy {
+  std::optional<std::string> issuer;   // exact, byte-for-byte
+  std::vector<std::string> audiences;  // any one must appear in aud; empty = not checked
+  std::int64_t leeway = 60;            // seconds, for exp, nbf and iat
+  bool require_exp = true;
+  std::optional<std::string> typ;      // e.g. "at+jwt"; compared as a media type
+};
+
+/// Checks the registered claims against `policy` at wall-clock time `now` (seconds).
+std::error_code validate_claims(const boost::json::object& claims, const claims_policy& policy,
+                                std::int64_t now);
+
+/// RFC 7515 §4.1.9 media type compare: case-insensitive, "application/" optional.
+bool typ_matches(std::string_view actual, std::string_view expected) noexcept;
+
+/// The granted scopes from "scope" (space-separated string, RFC 9068/8693) and "scp"
+/// (string or array, as Azure AD and Okta issue it), sorted and unique.
+result<std::vector<std::string>> scopes_of(const boost::json::object& claims);
+
+}  // namespace gatepass::jose

@@ -1,0 +1,48 @@
+// JWS compact serialization (RFC 7515 §3.1, §5.2, §7.1), parsed strictly: a size cap first,
+// exactly three segments, strict base64url, a JSON-object header with a registered alg.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+#include "jose/algorithm.h"
+#include "jose/json.h"
+#include "jose/key_set.h"
+
+namespace gatepass::jose {
+
+struct jws_limits {
+  std::size_t max_token_size = 16 * 1024;
+  json_limits json;
+};
+
+/// A parsed token. Views point into the caller's token text, which must outlive it.
+struct compact_jws {
+  std::string_view signing_input;  // "header.payload" as sent
+  std::string_view payload_b64;
+  boost::json::object header;
+  std::string payload;             // decoded
+  std::string signature;           // decoded
+  alg algorithm = alg::rs256;
+  std::optional<std::string_view> kid;  // points into `header`
+  std::optional<std::string_view> typ;  // points into `header`
+};
+
+/// Splits, decodes and checks the header (alg, kid, crit, b64, header keys, cty).
+/// Does not verify the signature.
+result<compact_jws> parse_compact(std::string_view token, const jws_limits& limits = {});
+
+/// Picks the key by kid and checks the signature with the key's pinned algorithm.
+/// Returns the key used.
+result<const jwk*> verify_signature(const compact_jws& jws, const key_set& keys);
+
+/// Signs `payload` with `key`: the header gets "alg" (the key's) and "kid" (when the key has
+/// one) in addition to `extra_header` (e.g. typ).
+result<std::string> sign_compact(const jwk& key, std::string_view payload,
+                                 const boost::json::object& extra_header = {});
+
+}  // namespace gatepass::jose
