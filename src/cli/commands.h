@@ -12,6 +12,9 @@ struct exit_status {
 };
 
 void add_token_commands(CLI::App& app, exit_status& status);
+/// init, keys, client, token issue, publish, config check (needs the token group first).
+void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config_flag);
+void add_serve_command(CLI::App& app, exit_status& status, std::string& config_flag);
 
 /// Reads a whole file, or stdin for "-"; throws std::runtime_error naming the file.
 std::string read_input(const std::string& path);

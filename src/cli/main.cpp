@@ -7,7 +7,13 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
   gatepass::cli::exit_status status;
+  std::string config_flag;
+  app.add_option("--config", config_flag,
+                 "Config file (default: $GATEPASS_CONFIG, else ./gatepass.yaml)");
+  app.fallthrough();  // --config may also follow the subcommand
   gatepass::cli::add_token_commands(app, status);
+  gatepass::cli::add_issuer_commands(app, status, config_flag);
+  gatepass::cli::add_serve_command(app, status, config_flag);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,394 @@
+// gatepass init · keys generate|import|rotate|list|retire|prune · client add|list|remove ·
+// token issue · publish · config check
+#include <boost/json/serialize.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sys/stat.h>
+
+#include "cli/commands.h"
+#include "cli/context.h"
+#include "common/duration.h"
+#include "issuer/clients.h"
+#include "issuer/documents.h"
+#include "issuer/issuer_service.h"
+#include "issuer/token_service.h"
+#include "jose/json.h"
+#include "keys/errc.h"
+
+namespace gatepass::cli {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+// Runs a command body: config problems → exit 2 with every file:line message.
+template <class F>
+int guarded(F&& f) {
+  try {
+    return f();
+  } catch (const config::error& e) {
+    for (const auto& p : e.problems()) std::cerr << p << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "gatepass: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+int fail(const std::string& what, const std::error_code& ec) {
+  std::cerr << "gatepass: " << what << ": " << ec.message() << "\n";
+  return 2;
+}
+
+const char* starter_config = R"(# gatepass configuration — see README.md and DESIGN.md.
+issuer:
+  # The issuer URL: every token's iss, byte for byte. Verifiers fetch
+  # <url>/.well-known/openid-configuration and <url>/.well-known/jwks.json.
+  url: @ISSUER@
+  # Default aud of issued tokens.
+  audience: [@AUDIENCE@]
+  token_ttl: 1h
+  # Where `gatepass serve` answers discovery, JWKS and /oauth2/token.
+  listen: 127.0.0.1:8081
+  scopes_supported: [USER, ADMIN]
+
+keys:
+  # file:DIR (relative to this file) or postgresql://…
+  store: file:keys
+  algorithm: RS256        # RS256 (default) RS384 RS512 PS256 ES256 ES384 EdDSA
+  rsa_bits: 2048          # 2048, 3072 or 4096
+  # Private keys are encrypted (PKCS#8) with this passphrase:
+  passphrase_env: GATEPASS_PASSPHRASE
+  # passphrase_file: /run/secrets/gatepass
+  rotate_every: 30d
+  publish_ahead: 2h       # a new key is published this long before it signs
+)";
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size()))
+    s.replace(pos, from.size(), to);
+  return s;
+}
+
+struct common_opts {
+  std::string config;
+};
+
+}  // namespace
+
+void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config_flag) {
+  // ---- init ----
+  struct init_args {
+    std::string issuer = "http://127.0.0.1:8081", dir = ".";
+    std::vector<std::string> audience{"my-audience"};
+    bool force = false;
+  };
+  auto ia = std::make_shared<init_args>();
+  auto* init = app.add_subcommand("init", "Write a starter gatepass.yaml and the first key");
+  init->add_option("--issuer", ia->issuer, "Issuer URL (default http://127.0.0.1:8081)");
+  init->add_option("--audience", ia->audience, "Default audience (repeatable)");
+  init->add_option("--dir", ia->dir, "Folder for gatepass.yaml and keys/ (default .)");
+  init->add_flag("--force", ia->force, "Overwrite an existing gatepass.yaml");
+  init->callback([&status, ia] {
+    status.code = guarded([&] {
+      const fs::path dir(ia->dir);
+      const fs::path cfg = dir / "gatepass.yaml";
+      if (fs::exists(cfg) && !ia->force) {
+        std::cerr << "gatepass: " << cfg.string() << " exists; use --force to overwrite\n";
+        return 2;
+      }
+      fs::create_directories(dir);
+      std::string aud;
+      for (const auto& a : ia->audience) aud += (aud.empty() ? "" : ", ") + a;
+      std::string text = replace_all(replace_all(starter_config, "@ISSUER@", ia->issuer), "@AUDIENCE@", aud);
+      if (std::getenv("GATEPASS_PASSPHRASE") == nullptr)
+        text = replace_all(text, "  passphrase_env: GATEPASS_PASSPHRASE\n",
+                           "  # passphrase_env: GATEPASS_PASSPHRASE   (set it, then uncomment)\n");
+      {
+        std::ofstream out(cfg, std::ios::trunc);
+        out << text;
+        if (!out) throw std::runtime_error("cannot write " + cfg.string());
+      }
+      auto ctx = open_context(cfg.string());
+      auto kid = ctx.keys->ensure_initialized(wall_clock());
+      if (!kid) return fail("first key", kid.error());
+      std::cout << "wrote " << cfg.string() << "\n";
+      if (!kid->empty()) std::cout << "created key " << *kid << " (" << ctx.cfg.keys.algorithm << ", current) in " << ctx.store->describe() << "\n";
+      else std::cout << "the key store already holds keys; kept them\n";
+      std::cout << "next steps:\n"
+                << "  gatepass --config " << cfg.string() << " token issue --sub alice --scope \"USER ADMIN\"\n"
+                << "  gatepass --config " << cfg.string() << " client add --id my-client --scopes \"USER ADMIN\"\n"
+                << "  gatepass --config " << cfg.string() << " serve\n";
+      return 0;
+    });
+  });
+
+  // ---- keys ----
+  auto* keys_cmd = app.add_subcommand("keys", "Manage signing keys");
+  keys_cmd->require_subcommand(1);
+  struct keys_args {
+    std::string kid, file, passphrase_env;
+    bool as_next = false, now = false, current = false;
+    std::size_t keep = 0;
+  };
+  auto ka = std::make_shared<keys_args>();
+  auto* gen = keys_cmd->add_subcommand("generate", "Create a key (next; current when the store is empty or --current)");
+  gen->add_option("--kid", ka->kid, "Key id (default: RFC 7638 thumbprint)");
+  gen->add_flag("--current", ka->current, "Make it the signing key at once");
+  gen->callback([&status, &config_flag, ka] {
+    status.code = guarded([&] {
+      auto ctx = open_context(config_flag);
+      auto kid = ctx.keys->generate(wall_clock(), ka->current, ka->kid);
+      if (!kid) return fail("keys generate", kid.error());
+      std::cout << *kid << "\n";
+      return 0;
+    });
+  });
+  auto* imp = keys_cmd->add_subcommand("import", "Import a PEM private key (openssl genrsa / genpkey output)");
+  imp->add_option("file", ka->file, "PEM file (PKCS#1, SEC1 or PKCS#8)")->required();
+  imp->add_option("--kid", ka->kid, "Key id to keep (default: RFC 7638 thumbprint)");
+  imp->add_flag("--as-next", ka->as_next, "Publish it as the next key instead of signing with it now");
+  imp->add_option("--passphrase-env", ka->passphrase_env, "Environment variable holding the PEM's passphrase");
+  imp->callback([&status, &config_flag, ka] {
+    status.code = guarded([&] {
+      auto ctx = open_context(config_flag);
+      std::string pass;
+      if (!ka->passphrase_env.empty())
+        if (const char* v = std::getenv(ka->passphrase_env.c_str())) pass = v;
+      auto kid = ctx.keys->import_pem(read_input(ka->file), pass, ka->kid, ka->as_next, wall_clock());
+      if (!kid) return fail("keys import " + ka->file, kid.error());
+      std::cout << "imported " << *kid << (ka->as_next ? " as next" : " as current") << "\n";
+      return 0;
+    });
+  });
+  auto* rot = keys_cmd->add_subcommand("rotate", "Rotate keys, respecting publish_ahead");
+  rot->add_flag("--now", ka->now, "Sign with a fresh key immediately (compromised key)");
+  rot->callback([&status, &config_flag, ka] {
+    status.code = guarded([&] {
+      auto ctx = open_context(config_flag);
+      auto msg = ctx.keys->rotate(wall_clock(), ka->now);
+      if (!msg) return fail("keys rotate", msg.error());
+      std::cout << *msg << "\n";
+      return 0;
+    });
+  });
+  auto* list = keys_cmd->add_subcommand("list", "List keys: kid, alg, state, created, activated, retire time");
+  list->callback([&status, &config_flag] {
+    status.code = guarded([&] {
+      auto ctx = open_context(config_flag);
+      auto ring = ctx.keys->snapshot();
+      if (!ring) return fail("keys list", ring.error());
+      auto t = [](std::int64_t v) { return v == 0 ? std::string("-") : format_utc(v); };
+      std::cout << std::left << std::setw(45) << "KID" << std::setw(7) << "ALG" << std::setw(10)
+                << "STATE" << std::setw(22) << "CREATED" << std::setw(22) << "ACTIVATED" << "RETIRE AT\n";
+      for (const auto& r : (*ring)->records)
+        std::cout << std::left << std::setw(45) << r.kid << std::setw(7) << r.alg << std::setw(10)
+                  << keys::to_string(r.state) << std::setw(22) << t(r.created) << std::setw(22)
+                  << t(r.activated) << t(r.retire_at) << "\n";
+      return 0;
+    });
+  });
+  auto* ret = keys_cmd->add_subcommand("retire", "Stop publishing a key (not the current one)");
+  ret->add_option("kid", ka->kid, "Key id")->required();
+  ret->callback([&status, &config_flag, ka] {
+    status.code = guarded([&] {
+      auto ctx = open_context(config_flag);
+      if (auto ec = ctx.keys->retire(ka->kid, wall_clock())) return fail("keys retire " + ka->kid, ec);
+      std::cout << "retired " << ka->kid << "\n";
+      return 0;
+    });
+  });
+  auto* prune = keys_cmd->add_subcommand("prune", "Delete retired keys");
+  prune->add_option("--keep", ka->keep, "Keep the newest N retired keys (default 0)");
+  prune->callback([&status, &config_flag, ka] {
+    status.code = guarded([&] {
+      auto ctx = open_context(config_flag);
+      auto n = ctx.keys->prune(ka->keep);
+      if (!n) return fail("keys prune", n.error());
+      std::cout << "deleted " << *n << " retired key(s)\n";
+      return 0;
+    });
+  });
+
+  // ---- client ----
+  auto* client = app.add_subcommand("client", "Manage OAuth clients of /oauth2/token");
+  client->require_subcommand(1);
+  struct client_args {
+    std::string id, scopes;
+    std::vector<std::string> audience;
+  };
+  auto ca = std::make_shared<client_args>();
+  auto* cadd = client->add_subcommand("add", "Add a client; prints its secret once");
+  cadd->add_option("--id", ca->id, "Client id")->required();
+  cadd->add_option("--scopes", ca->scopes, "Scopes it may request, e.g. \"USER ADMIN\"");
+  cadd->add_option("--audience", ca->audience, "aud of its tokens (default: the issuer's)");
+  cadd->callback([&status, &config_flag, ca] {
+    status.code = guarded([&] {
+      auto ctx = open_context(config_flag);
+      const auto secret = issuer::generate_client_secret();
+      keys::client_record rec;
+      rec.id = ca->id;
+      rec.secret_hash = issuer::hash_client_secret(secret);
+      std::istringstream ss(ca->scopes);
+      for (std::string w; ss >> w;) rec.scopes.push_back(w);
+      rec.audience = ca->audience;
+      rec.created = wall_clock();
+      auto ec = ctx.store->transact_clients([&](std::vector<keys::client_record>& all) -> std::error_code {
+        for (const auto& c : all)
+          if (c.id == rec.id) return keys::errc::client_exists;
+        all.push_back(rec);
+        return {};
+      });
+      if (ec) return fail("client add " + ca->id, ec);
+      std::cout << "client_id:     " << rec.id << "\nclient_secret: " << secret
+                << "\n(the secret is shown only now; gatepass stores its argon2id hash)\n";
+      return 0;
+    });
+  });
+  auto* clist = client->add_subcommand("list", "List clients");
+  clist->callback([&status, &config_flag] {
+    status.code = guarded([&] {
+      auto ctx = open_context(config_flag);
+      auto all = ctx.store->load_clients();
+      if (!all) return fail("client list", all.error());
+      for (const auto& c : *all) {
+        std::string scopes;
+        for (const auto& s : c.scopes) scopes += (scopes.empty() ? "" : " ") + s;
+        std::cout << c.id << "\tscopes: " << scopes << "\tcreated: " << format_utc(c.created) << "\n";
+      }
+      for (const auto& c : ctx.cfg.clients) std::cout << c.id << "\t(from " << ctx.cfg.path << ")\n";
+      return 0;
+    });
+  });
+  auto* crm = client->add_subcommand("remove", "Remove a client");
+  crm->add_option("--id", ca->id, "Client id")->required();
+  crm->callback([&status, &config_flag, ca] {
+    status.code = guarded([&] {
+      auto ctx = open_context(config_flag);
+      auto ec = ctx.store->transact_clients([&](std::vector<keys::client_record>& all) -> std::error_code {
+        const auto before = all.size();
+        std::erase_if(all, [&](const keys::client_record& c) { return c.id == ca->id; });
+        return all.size() == before ? std::error_code(keys::errc::client_not_found) : std::error_code();
+      });
+      if (ec) return fail("client remove " + ca->id, ec);
+      std::cout << "removed " << ca->id << "\n";
+      return 0;
+    });
+  });
+
+  // ---- token issue ----
+  struct issue_args {
+    std::string sub, scope, ttl, claims_json;
+    std::vector<std::string> aud, claims;
+  };
+  auto ta = std::make_shared<issue_args>();
+  auto* token = app.get_subcommand("token");
+  auto* issue = token->add_subcommand("issue", "Issue an access token with the current key");
+  issue->add_option("--sub", ta->sub, "Subject");
+  issue->add_option("--scope", ta->scope, "Space-separated scopes, e.g. \"USER ADMIN\"");
+  issue->add_option("--aud", ta->aud, "Audience (repeatable; default: issuer.audience)");
+  issue->add_option("--ttl", ta->ttl, "Lifetime, e.g. 15m (default: issuer.token_ttl)");
+  issue->add_option("--claim", ta->claims, "Custom claim NAME=VALUE (repeatable)");
+  issue->add_option("--claims-json", ta->claims_json, "JSON object of custom claims (FILE or -)");
+  issue->callback([&status, &config_flag, ta] {
+    status.code = guarded([&] {
+      auto ctx = open_context(config_flag);
+      if (!ctx.cfg.issuer) throw config::error({ctx.cfg.path + ": issuer: section required to issue tokens"});
+      issuer::token_request req;
+      req.sub = ta->sub;
+      std::istringstream ss(ta->scope);
+      for (std::string w; ss >> w;) req.scopes.push_back(w);
+      req.audience = ta->aud;
+      if (!ta->ttl.empty()) {
+        auto d = parse_duration(ta->ttl);
+        if (!d || *d <= 0) {
+          std::cerr << "gatepass: --ttl " << ta->ttl << ": expected a duration like 900, 15m, 1h\n";
+          return 2;
+        }
+        req.ttl = *d;
+      }
+      if (!ta->claims_json.empty()) {
+        auto parsed = jose::parse_json_object(read_input(ta->claims_json));
+        if (!parsed) {
+          std::cerr << "gatepass: --claims-json: " << parsed.error().message() << "\n";
+          return 2;
+        }
+        req.extra = std::move(*parsed);
+      }
+      for (const auto& kv : ta->claims) {
+        const auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) {
+          std::cerr << "gatepass: --claim " << kv << ": expected NAME=VALUE\n";
+          return 2;
+        }
+        req.extra[kv.substr(0, eq)] = kv.substr(eq + 1);
+      }
+      for (const auto& kv : req.extra)
+        if (issuer::is_reserved_claim(kv.key())) {
+          std::cerr << "gatepass: custom claim " << std::string(kv.key())
+                    << " is registered; set it with its own option (--sub, --aud, --scope, --ttl)\n";
+          return 2;
+        }
+      auto ring = ctx.keys->snapshot();
+      if (!ring) return fail("key store", ring.error());
+      if (!(*ring)->current) return fail("key store", keys::errc::store_not_initialized);
+      issuer::token_service svc(ctx.cfg.issuer->url, ctx.cfg.issuer->audience, ctx.cfg.issuer->token_ttl);
+      auto t = svc.issue(**ring, req, wall_clock());
+      if (!t) return fail("token issue", t.error());
+      std::cout << *t << "\n";
+      return 0;
+    });
+  });
+
+  // ---- publish ----
+  auto out_dir = std::make_shared<std::string>();
+  auto* publish = app.add_subcommand("publish", "Write .well-known/openid-configuration and jwks.json for a CDN");
+  publish->add_option("--out", *out_dir, "Output folder")->required();
+  publish->callback([&status, &config_flag, out_dir] {
+    status.code = guarded([&] {
+      auto ctx = open_context(config_flag);
+      if (!ctx.cfg.issuer) throw config::error({ctx.cfg.path + ": issuer: section required to publish"});
+      auto ring = ctx.keys->snapshot();
+      if (!ring) return fail("key store", ring.error());
+      issuer::issuer_service svc(*ctx.cfg.issuer, ctx.keys->settings());
+      svc.set_ring(*ring);
+      const fs::path wk = fs::path(*out_dir) / ".well-known";
+      fs::create_directories(wk);
+      for (const auto& [name, body] : {std::pair{"openid-configuration", svc.discovery()},
+                                       std::pair{"oauth-authorization-server", svc.discovery()},
+                                       std::pair{"jwks.json", svc.jwks()}}) {
+        const auto tmp = wk / (std::string(".") + name + ".tmp");
+        {
+          std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
+          o << body;
+          if (!o) throw std::runtime_error("cannot write " + tmp.string());
+        }
+        fs::rename(tmp, wk / name);
+        std::cout << "wrote " << (wk / name).string() << "\n";
+      }
+      std::cout << "serve jwks.json with Cache-Control: public, max-age="
+                << keys::jwks_max_age((*ring)->records, wall_clock(), ctx.keys->settings().rotation) << "\n";
+      return 0;
+    });
+  });
+
+  // ---- config check ----
+  auto* cfgcmd = app.add_subcommand("config", "Configuration tools");
+  cfgcmd->require_subcommand(1);
+  auto* check = cfgcmd->add_subcommand("check", "Validate gatepass.yaml; every error with file:line and field");
+  check->callback([&status, &config_flag] {
+    status.code = guarded([&] {
+      const auto path = config::resolve_path(config_flag);
+      auto f = config::load(path);
+      (void)config::passphrase(f);
+      std::cout << path << ": OK\n";
+      return 0;
+    });
+  });
+}
+
+}  // namespace gatepass::cli

@@ -1,0 +1,244 @@
+#include "issuer/issuer_service.h"
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+#include "issuer/documents.h"
+
+namespace gatepass::issuer {
+
+namespace json = boost::json;
+using net::http_request;
+using net::http_response;
+
+namespace {
+
+// RFC 6749 §5.2 error body
+http_response oauth_error(unsigned status, const char* error, const std::string& description) {
+  json::object o;
+  o["error"] = error;
+  if (!description.empty()) o["error_description"] = description;
+  auto r = net::json_response(status, json::serialize(o));
+  r.set("Cache-Control", "no-store");
+  r.set("Pragma", "no-cache");
+  if (status == 401) r.set("WWW-Authenticate", "Basic realm=\"gatepass\", charset=\"UTF-8\"");
+  return r;
+}
+
+// Standard base64 (RFC 4648 §4) for the Basic credentials; strict, padding required.
+bool base64_std_decode(std::string_view in, std::string& out) {
+  if (in.empty() || in.size() % 4 != 0) return false;
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+  };
+  out.clear();
+  for (std::size_t i = 0; i < in.size(); i += 4) {
+    const bool last = i + 4 == in.size();
+    const int a = val(in[i]), b = val(in[i + 1]);
+    const int c = (last && in[i + 2] == '=') ? -2 : val(in[i + 2]);
+    const int d = (last && in[i + 3] == '=') ? -2 : val(in[i + 3]);
+    if (a < 0 || b < 0 || c == -1 || d == -1 || (c == -2 && d != -2)) return false;
+    out.push_back(static_cast<char>((a << 2) | (b >> 4)));
+    if (c >= 0) out.push_back(static_cast<char>(((b & 15) << 4) | (c >> 2)));
+    if (d >= 0) out.push_back(static_cast<char>(((c & 3) << 6) | d));
+  }
+  return true;
+}
+
+// application/x-www-form-urlencoded: '+' is a space (the HTML form rule RFC 6749 relies on).
+std::string form_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+issuer_service::issuer_service(config::issuer_section cfg, keys::key_settings settings)
+    : cfg_(std::move(cfg)),
+      settings_(settings),
+      tokens_(cfg_.url, cfg_.audience, cfg_.token_ttl),
+      discovery_(discovery_document(cfg_, std::string(jose::to_string(settings.algorithm)))),
+      clients_(std::make_shared<client_registry>(std::vector<keys::client_record>{})) {}
+
+void issuer_service::set_ring(std::shared_ptr<const keys::key_ring> ring) {
+  auto p = std::make_shared<published>();
+  p->jwks = jwks_document(*ring);
+  p->etag = etag_of(p->jwks);
+  p->ring = std::move(ring);
+  std::lock_guard lock(m_);
+  published_ = std::move(p);
+}
+
+void issuer_service::set_clients(std::shared_ptr<const client_registry> clients) {
+  std::lock_guard lock(m_);
+  clients_ = std::move(clients);
+}
+
+std::shared_ptr<const issuer_service::published> issuer_service::current() const {
+  std::lock_guard lock(m_);
+  return published_;
+}
+
+std::shared_ptr<const keys::key_ring> issuer_service::ring() const {
+  auto p = current();
+  return p ? p->ring : nullptr;
+}
+
+std::string issuer_service::jwks() const {
+  auto p = current();
+  return p ? p->jwks : std::string();
+}
+
+http_response issuer_service::handle(const http_request& req, std::int64_t now) const {
+  const auto path = req.path();
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  if (path == "/healthz") return net::json_response(200, "{\"status\":\"ok\"}");
+  if (path == "/.well-known/openid-configuration" || path == "/.well-known/oauth-authorization-server") {
+    if (!get) return net::json_response(405, "{\"message\":\"Method Not Allowed\"}").set("Allow", "GET, HEAD");
+    auto r = net::json_response(200, discovery_);
+    r.set("Cache-Control", "public, max-age=3600");
+    return r;
+  }
+  if (path == "/.well-known/jwks.json") {
+    if (!get) return net::json_response(405, "{\"message\":\"Method Not Allowed\"}").set("Allow", "GET, HEAD");
+    auto p = current();
+    if (!p) return net::json_response(503, "{\"message\":\"no keys loaded\"}");
+    const auto max_age = keys::jwks_max_age(p->ring->records, now, settings_.rotation);
+    http_response r;
+    if (const auto inm = req.header("If-None-Match"); !inm.empty() &&
+        (inm == p->etag || inm == "W/" + p->etag || inm == "*")) {
+      r.status = 304;
+    } else {
+      r = net::json_response(200, p->jwks);
+      r.headers.front().second = "application/jwk-set+json";
+    }
+    r.set("Cache-Control", "public, max-age=" + std::to_string(max_age));
+    r.set("ETag", p->etag);
+    return r;
+  }
+  if (path == "/oauth2/token") {
+    if (req.method != "POST")
+      return net::json_response(405, "{\"message\":\"Method Not Allowed\"}").set("Allow", "POST");
+    return token_endpoint(req, now);
+  }
+  return net::json_response(404, "{\"message\":\"Not Found\"}");
+}
+
+http_response issuer_service::token_endpoint(const http_request& req, std::int64_t now) const {
+  const auto ctype = req.header("Content-Type");
+  if (ctype.substr(0, 33) != "application/x-www-form-urlencoded")
+    return oauth_error(400, "invalid_request", "Content-Type must be application/x-www-form-urlencoded");
+  std::vector<std::pair<std::string, std::string>> form;
+  std::string_view body = req.body;
+  while (!body.empty()) {
+    const auto amp = body.find('&');
+    const auto part = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
+    if (part.empty()) continue;
+    const auto eq = part.find('=');
+    form.emplace_back(form_decode(part.substr(0, eq)),
+                      eq == std::string_view::npos ? std::string() : form_decode(part.substr(eq + 1)));
+  }
+  auto param = [&](const char* name, bool& dup) -> const std::string* {
+    const std::string* found = nullptr;
+    for (const auto& [k, v] : form)
+      if (k == name) {
+        if (found != nullptr) dup = true;
+        found = &v;
+      }
+    return found;
+  };
+  bool dup = false;
+  const auto* grant = param("grant_type", dup);
+  const auto* scope = param("scope", dup);
+  const auto* form_id = param("client_id", dup);
+  const auto* form_secret = param("client_secret", dup);
+  if (dup) return oauth_error(400, "invalid_request", "a parameter was given more than once");
+  if (grant == nullptr) return oauth_error(400, "invalid_request", "grant_type is required");
+  if (*grant != "client_credentials")
+    return oauth_error(400, "unsupported_grant_type", "only client_credentials is supported");
+
+  // client authentication: client_secret_basic or client_secret_post, never both (RFC 6749 §2.3)
+  std::string id, secret;
+  const auto auth = req.header("Authorization");
+  if (!auth.empty()) {
+    if (form_secret != nullptr)
+      return oauth_error(400, "invalid_request", "use one client authentication method");
+    std::string decoded;
+    if (auth.size() < 6 || (auth.substr(0, 6) != "Basic " && auth.substr(0, 6) != "basic ") ||
+        !base64_std_decode(auth.substr(6), decoded) || decoded.find(':') == std::string::npos)
+      return oauth_error(401, "invalid_client", "malformed Basic credentials");
+    const auto colon = decoded.find(':');
+    id = form_decode(decoded.substr(0, colon));
+    secret = form_decode(decoded.substr(colon + 1));
+  } else if (form_id != nullptr && form_secret != nullptr) {
+    id = *form_id;
+    secret = *form_secret;
+  } else {
+    return oauth_error(401, "invalid_client", "client authentication required");
+  }
+  std::shared_ptr<const client_registry> clients;
+  {
+    std::lock_guard lock(m_);
+    clients = clients_;
+  }
+  const auto* client = clients->authenticate(id, secret);
+  if (client == nullptr) return oauth_error(401, "invalid_client", "unknown client or wrong secret");
+
+  std::vector<std::string> granted;
+  if (scope != nullptr && !scope->empty()) {
+    std::string_view s = *scope;
+    while (!s.empty()) {
+      const auto sp = s.find(' ');
+      const auto w = s.substr(0, sp);
+      s = sp == std::string_view::npos ? std::string_view() : s.substr(sp + 1);
+      if (w.empty()) continue;
+      if (std::find(client->scopes.begin(), client->scopes.end(), w) == client->scopes.end())
+        return oauth_error(400, "invalid_scope", "scope " + std::string(w) + " is not granted to this client");
+      if (std::find(granted.begin(), granted.end(), w) == granted.end()) granted.emplace_back(w);
+    }
+  } else {
+    granted = client->scopes;
+  }
+  auto p = current();
+  if (!p) return oauth_error(503, "temporarily_unavailable", "no signing key loaded");
+  token_request tr;
+  tr.sub = client->id;
+  tr.client_id = client->id;
+  tr.scopes = granted;
+  tr.audience = client->audience;
+  auto token = tokens_.issue(*p->ring, tr, now);
+  if (!token) return oauth_error(500, "server_error", "signing failed");
+  json::object o;
+  o["access_token"] = *token;
+  o["token_type"] = "Bearer";
+  o["expires_in"] = tokens_.default_ttl();
+  std::string scope_out;
+  for (const auto& g : granted) scope_out += (scope_out.empty() ? "" : " ") + g;
+  if (!scope_out.empty()) o["scope"] = scope_out;
+  auto r = net::json_response(200, json::serialize(o));
+  r.set("Cache-Control", "no-store");
+  r.set("Pragma", "no-cache");
+  return r;
+}
+
+}  // namespace gatepass::issuer

@@ -1,0 +1,55 @@
+// HTTP/1.1 server on Boost.Beast: async sessions with keep-alive, a timeout before every read
+// and write, header and body limits on every parser, a connection cap and graceful drain.
+// Requests are handed to a pure handler(http_request) -> http_response.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "net/http_types.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace gatepass::net {
+
+struct server_limits {
+  std::size_t header_limit = 16 * 1024;  // larger → 431
+  std::size_t body_limit = 64 * 1024;    // larger → 413
+  std::chrono::seconds read_timeout{10};  // a request must arrive whole within this
+  std::chrono::seconds idle_timeout{60};  // keep-alive connections idle longer are closed
+  std::size_t max_connections = 10000;
+};
+
+using handler = std::function<http_response(const http_request&)>;
+
+class http_server {
+ public:
+  /// Binds `listen` ("host:port"; port 0 picks a free one). Throws std::runtime_error on failure.
+  http_server(boost::asio::io_context& ioc, const std::string& listen, handler h,
+              server_limits limits = {});
+  ~http_server();
+  http_server(const http_server&) = delete;
+  http_server& operator=(const http_server&) = delete;
+
+  unsigned short port() const noexcept;
+  std::string address() const;
+  /// Stops accepting; idle keep-alive connections close, requests in flight finish.
+  void stop();
+  /// Open connections (for draining).
+  std::size_t connections() const noexcept;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+/// Splits "host:port" ("[::1]:8080" too). Throws std::runtime_error when malformed.
+std::pair<std::string, unsigned short> split_host_port(const std::string& listen);
+
+}  // namespace gatepass::net
