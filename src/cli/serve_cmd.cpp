@@ -84,6 +84,16 @@ int run_serve(const std::string& config_flag, unsigned threads) {
   };
   poll();
 
+  asio::steady_timer drain_timer(ioc);
+  std::chrono::steady_clock::time_point drain_until;
+  std::function<void()> drain_check = [&] {
+    if (server.connections() == 0 || std::chrono::steady_clock::now() >= drain_until) {
+      ioc.stop();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(50));
+    drain_timer.async_wait([&](const boost::system::error_code&) { drain_check(); });
+  };
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;
@@ -91,18 +101,8 @@ int run_serve(const std::string& config_flag, unsigned threads) {
     server.stop();
     timer.cancel();
     // in-flight requests finish; stop when no connection is left, or after 10 s
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    auto drain = std::make_shared<asio::steady_timer>(ioc);
-    auto check = std::make_shared<std::function<void()>>();
-    *check = [&ioc, &server, drain, check, until] {
-      if (server.connections() == 0 || std::chrono::steady_clock::now() >= until) {
-        ioc.stop();
-        return;
-      }
-      drain->expires_after(std::chrono::milliseconds(50));
-      drain->async_wait([check](const boost::system::error_code&) { (*check)(); });
-    };
-    (*check)();
+    drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    drain_check();
   });
 
   std::vector<std::thread> pool;

@@ -44,7 +44,18 @@ key_set key_set::parse(const json::object& doc, const jwk_parse_options& opt) {
     }
     good.emplace_back(i, std::move(*key));
   }
-  set.add_all(std::move(good));
+  // A kid shared with a dropped key is still ambiguous: the publisher meant two keys under
+  // one kid, so that kid resolves to neither (Wycheproof rejectsDuplicateKid, tc 4).
+  std::vector<std::pair<std::size_t, jwk>> unambiguous;
+  for (auto& [i, k] : good) {
+    bool shared = false;
+    for (const auto& d : set.dropped_) shared |= !k.kid().empty() && d.kid == k.kid();
+    if (shared)
+      set.dropped_.push_back({i, k.kid(), errc::key_duplicate_kid});
+    else
+      unambiguous.emplace_back(i, std::move(k));
+  }
+  set.add_all(std::move(unambiguous));
   return set;
 }
 

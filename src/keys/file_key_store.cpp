@@ -204,6 +204,9 @@ class file_key_store final : public key_store {
     if (!lock) return lock.error();
     auto records = read_ring();
     if (!records) return records.error();
+    // Keys written with another passphrase would lock every other process out: prove this
+    // one opens an existing key before writing anything.
+    if (auto ec = check_passphrase(*records)) return ec;
     auto change = fn(*records);
     if (!change) return change.error();
     // key material first: until the ring names it, a new file is an ignored orphan
@@ -312,6 +315,18 @@ class file_key_store final : public key_store {
     while (::flock(fd->get(), LOCK_EX) != 0)
       if (errno != EINTR) return io_error(dir_ / ".lock", "cannot lock");
     return fd;  // closing the descriptor releases the lock
+  }
+
+  std::error_code check_passphrase(const std::vector<key_record>& records) {
+    for (const auto& r : records) {
+      if (r.state == key_state::retired) continue;
+      auto pem = read_file(dir_ / (file_stem(r.kid) + ".key.pem"));
+      if (!pem) return errc::store_corrupt;
+      if (!read_private_pem(*pem, opt_.passphrase, jose::alg_from_string(r.alg), r.kid))
+        return errc::wrong_passphrase;
+      return {};
+    }
+    return {};
   }
 
   result<std::vector<key_record>> read_ring() {

@@ -1,0 +1,237 @@
+// The issuer's pure request handler: discovery, JWKS caching headers, the token endpoint's
+// RFC 6749 behaviour, and the tokens it issues verifying against the JWKS it serves.
+#include "issuer/issuer_service.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+
+#include "issuer/clients.h"
+#include "issuer/documents.h"
+#include "jose/verifier.h"
+#include "keys/certificate.h"
+#include "keys/key_generator.h"
+
+namespace gatepass::issuer {
+namespace {
+
+namespace json = boost::json;
+using net::http_request;
+
+constexpr std::int64_t now = 1'800'000'000;
+
+struct fixture {
+  std::shared_ptr<issuer_service> svc;
+  std::string secret = "s3cret-value";
+  fixture() {
+    config::issuer_section cfg;
+    cfg.url = "https://auth.example.test";
+    cfg.audience = {"my-audience"};
+    cfg.scopes_supported = {"USER", "ADMIN"};
+    keys::key_settings ks;
+    ks.algorithm = jose::alg::rs256;
+    svc = std::make_shared<issuer_service>(cfg, ks);
+    auto key = keys::generate_key(jose::alg::rs256, 2048);
+    auto ring = std::make_shared<keys::key_ring>();
+    keys::key_record r{key->kid(), "RS256", keys::key_state::current, now - 10, now - 10, 0, 0};
+    ring->records.push_back(r);
+    ring->current = *key;
+    ring->published = jose::key_set::from_keys({*key});
+    ring->certs.emplace_back(key->kid(), *keys::self_signed_certificate(*key, "t", now));
+    svc->set_ring(ring);
+    std::vector<keys::client_record> clients{
+        {"svc-a", hash_client_secret(secret), {"USER", "ADMIN"}, {}, 0},
+        {"svc-b", hash_client_secret(secret), {"USER"}, {"other-aud"}, 0}};
+    svc->set_clients(std::make_shared<client_registry>(clients));
+  }
+};
+
+fixture& fx() {
+  static fixture f;
+  return f;
+}
+
+http_request get(std::string target) {
+  http_request r;
+  r.method = "GET";
+  r.target = std::move(target);
+  return r;
+}
+
+http_request token_post(std::string body, std::string auth = {}) {
+  http_request r;
+  r.method = "POST";
+  r.target = "/oauth2/token";
+  r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+  if (!auth.empty()) r.headers.emplace_back("Authorization", auth);
+  r.body = std::move(body);
+  return r;
+}
+
+std::string basic(const std::string& id, const std::string& secret) {
+  static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const std::string in = id + ":" + secret;
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
+    for (int s : {18, 12, 6, 0}) out += tbl[(v >> s) & 63];
+  }
+  if (i + 1 == in.size()) {
+    const unsigned v = (unsigned char)in[i] << 16;
+    out += tbl[(v >> 18) & 63];
+    out += tbl[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == in.size()) {
+    const unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8;
+    for (int s : {18, 12, 6}) out += tbl[(v >> s) & 63];
+    out += "=";
+  }
+  return "Basic " + out;
+}
+
+TEST(IssuerService, DiscoveryNamesEverythingAVerifierNeeds) {
+  for (const char* path : {"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"}) {
+    auto r = fx().svc->handle(get(path), now);
+    ASSERT_EQ(r.status, 200u);
+    auto d = json::parse(r.body).as_object();
+    EXPECT_EQ(d.at("issuer").as_string(), "https://auth.example.test");
+    EXPECT_EQ(d.at("jwks_uri").as_string(), "https://auth.example.test/.well-known/jwks.json");
+    EXPECT_EQ(d.at("token_endpoint").as_string(), "https://auth.example.test/oauth2/token");
+    EXPECT_EQ(d.at("grant_types_supported").as_array().at(0).as_string(), "client_credentials");
+    EXPECT_EQ(d.at("token_endpoint_auth_methods_supported").as_array().size(), 2u);
+    for (const char* k : {"id_token_signing_alg_values_supported", "response_types_supported",
+                          "subject_types_supported", "scopes_supported"})
+      EXPECT_TRUE(d.contains(k)) << k;
+  }
+}
+
+TEST(IssuerService, JwksHasCacheControlEtagAnd304) {
+  auto r = fx().svc->handle(get("/.well-known/jwks.json"), now);
+  ASSERT_EQ(r.status, 200u);
+  const auto cc = std::string(r.header("Cache-Control"));
+  EXPECT_EQ(cc.rfind("public, max-age=", 0), 0u) << cc;
+  const auto max_age = std::stoll(cc.substr(16));
+  EXPECT_GE(max_age, 60);
+  EXPECT_LE(max_age, 7200);
+  const auto etag = std::string(r.header("ETag"));
+  ASSERT_FALSE(etag.empty());
+  auto keys = json::parse(r.body).as_object().at("keys").as_array();
+  ASSERT_EQ(keys.size(), 1u);
+  const auto& k = keys.at(0).as_object();
+  for (const char* m : {"kty", "use", "alg", "kid", "n", "e", "x5c", "x5t#S256"}) EXPECT_TRUE(k.contains(m)) << m;
+  for (const char* m : {"d", "p", "q", "dp", "dq", "qi"}) EXPECT_FALSE(k.contains(m)) << m;
+  auto cond = get("/.well-known/jwks.json");
+  cond.headers.emplace_back("If-None-Match", etag);
+  auto r304 = fx().svc->handle(cond, now);
+  EXPECT_EQ(r304.status, 304u);
+  EXPECT_TRUE(r304.body.empty());
+  EXPECT_EQ(r304.header("ETag"), etag);
+}
+
+TEST(IssuerService, ClientCredentialsTokenVerifiesAgainstTheServedJwks) {
+  for (bool use_basic : {true, false}) {
+    auto req = use_basic ? token_post("grant_type=client_credentials&scope=USER", basic("svc-a", fx().secret))
+                         : token_post("grant_type=client_credentials&scope=USER+ADMIN&client_id=svc-a&client_secret=" +
+                                      fx().secret);
+    auto r = fx().svc->handle(req, now);
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.header("Cache-Control"), "no-store");
+    auto body = json::parse(r.body).as_object();
+    EXPECT_EQ(body.at("token_type").as_string(), "Bearer");
+    EXPECT_EQ(body.at("expires_in").as_int64(), 3600);
+    auto jwks = jose::key_set::parse(fx().svc->jwks());
+    ASSERT_TRUE(jwks.has_value());
+    jose::verify_options opt;
+    opt.claims.issuer = "https://auth.example.test";
+    opt.claims.audiences = {"my-audience"};
+    opt.claims.typ = "at+jwt";
+    auto v = jose::verify_jwt(std::string(body.at("access_token").as_string()), *jwks, opt, now + 5);
+    ASSERT_TRUE(v.has_value()) << v.error().message();
+    EXPECT_EQ(v->claims.at("client_id").as_string(), "svc-a");
+    EXPECT_EQ(v->claims.at("sub").as_string(), "svc-a");
+    EXPECT_TRUE(v->claims.contains("jti"));
+    const std::vector<std::string> expected =
+        use_basic ? std::vector<std::string>{"USER"} : std::vector<std::string>{"ADMIN", "USER"};
+    EXPECT_EQ(v->scopes, expected);
+  }
+}
+
+TEST(IssuerService, TokenEndpointErrorsFollowRfc6749) {
+  struct row {
+    const char* name;
+    http_request req;
+    unsigned status;
+    const char* error;
+  };
+  const auto& s = fx().secret;
+  std::vector<row> rows{
+      {"wrong secret", token_post("grant_type=client_credentials", basic("svc-a", "nope")), 401, "invalid_client"},
+      {"unknown client", token_post("grant_type=client_credentials", basic("who", s)), 401, "invalid_client"},
+      {"no credentials", token_post("grant_type=client_credentials"), 401, "invalid_client"},
+      {"both methods", token_post("grant_type=client_credentials&client_secret=" + s, basic("svc-a", s)), 400, "invalid_request"},
+      {"no grant", token_post("scope=USER", basic("svc-a", s)), 400, "invalid_request"},
+      {"other grant", token_post("grant_type=password", basic("svc-a", s)), 400, "unsupported_grant_type"},
+      {"scope not granted", token_post("grant_type=client_credentials&scope=ADMIN", basic("svc-b", s)), 400, "invalid_scope"},
+      {"duplicate param", token_post("grant_type=client_credentials&grant_type=client_credentials", basic("svc-a", s)), 400, "invalid_request"},
+      {"malformed basic", token_post("grant_type=client_credentials", "Basic !!!"), 401, "invalid_client"},
+  };
+  for (auto& r : rows) {
+    auto res = fx().svc->handle(r.req, now);
+    EXPECT_EQ(res.status, r.status) << r.name;
+    auto body = json::parse(res.body).as_object();
+    EXPECT_EQ(body.at("error").as_string(), r.error) << r.name;
+    if (r.status == 401) {
+      EXPECT_EQ(res.header("WWW-Authenticate").substr(0, 5), "Basic") << r.name;
+    }
+  }
+  auto wrong_type = token_post("grant_type=client_credentials", basic("svc-a", s));
+  wrong_type.headers[0].second = "application/json";
+  EXPECT_EQ(fx().svc->handle(wrong_type, now).status, 400u);
+  auto get_token = get("/oauth2/token");
+  EXPECT_EQ(fx().svc->handle(get_token, now).status, 405u);
+  EXPECT_EQ(fx().svc->handle(get("/nope"), now).status, 404u);
+  EXPECT_EQ(fx().svc->handle(get("/healthz"), now).status, 200u);
+}
+
+TEST(IssuerService, ClientAudienceOverridesTheDefault) {
+  auto r = fx().svc->handle(token_post("grant_type=client_credentials", basic("svc-b", fx().secret)), now);
+  ASSERT_EQ(r.status, 200u);
+  auto jwks = jose::key_set::parse(fx().svc->jwks());
+  jose::verify_options opt;
+  opt.claims.audiences = {"other-aud"};
+  auto token = std::string(json::parse(r.body).as_object().at("access_token").as_string());
+  EXPECT_TRUE(jose::verify_jwt(token, *jwks, opt, now).has_value());
+  opt.claims.audiences = {"my-audience"};
+  EXPECT_FALSE(jose::verify_jwt(token, *jwks, opt, now).has_value());
+}
+
+TEST(TokenService, RefusesCustomClaimsThatOverrideRegisteredOnes) {
+  token_service ts("https://i", {"a"}, 3600);
+  auto ring = fx().svc->ring();
+  for (const char* name : {"iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope"}) {
+    token_request req;
+    req.extra[name] = "x";
+    EXPECT_FALSE(ts.issue(*ring, req, now).has_value()) << name;
+  }
+  token_request ok;
+  ok.extra["tenant"] = "acme";
+  EXPECT_TRUE(ts.issue(*ring, ok, now).has_value());
+}
+
+TEST(Documents, JoinUrlNeverDoublesASlash) {
+  EXPECT_EQ(join_url("https://a.test", "/x"), "https://a.test/x");
+  EXPECT_EQ(join_url("https://a.test/", "/x"), "https://a.test/x");
+  EXPECT_EQ(join_url("https://a.test/tenant", "/x"), "https://a.test/tenant/x");
+}
+
+TEST(Clients, Argon2idHashesVerifyOnlyTheirSecret) {
+  const auto h = hash_client_secret("abc");
+  EXPECT_EQ(h.rfind("$argon2id$", 0), 0u);
+  EXPECT_TRUE(verify_client_secret(h, "abc"));
+  EXPECT_FALSE(verify_client_secret(h, "abd"));
+  EXPECT_NE(generate_client_secret(), generate_client_secret());
+}
+
+}  // namespace
+}  // namespace gatepass::issuer
