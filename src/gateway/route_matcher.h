@@ -1,0 +1,43 @@
+// Route matching as AWS HTTP APIs: an exact segment beats {param}, which beats a trailing
+// greedy {proxy+}; a method beats ANY; $default catches the rest. Paths are normalized first
+// (normalize_path) so a token good for one route can never reach another route's path.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+
+namespace gatepass::gateway {
+
+struct route_spec {
+  std::string method;  // "GET", "POST", … or "ANY"
+  std::string path;    // "/a/{id}/b/{proxy+}" or "$default"
+};
+
+struct route_match {
+  std::size_t index;  // into the specs given to the matcher
+  std::vector<std::pair<std::string, std::string>> params;  // {id} → value, proxy → rest
+};
+
+/// RFC 3986 §6.2.2 normalization of an origin-form path (no query): percent-decodes
+/// unreserved characters, uppercases remaining escapes, removes dot-segments (also "%2e"
+/// spelled ones), merges duplicate slashes. Errors: gateway::errc::path_encoded_slash for
+/// %2F/%5C (and a raw backslash), path_nul for %00, path_invalid for a bad escape or a
+/// path not starting with '/'.
+result<std::string> normalize_path(std::string_view path);
+
+class route_matcher {
+ public:
+  explicit route_matcher(std::vector<route_spec> routes);
+  /// The best route for a normalized path, or nullopt (→ 404).
+  std::optional<route_match> match(std::string_view method, std::string_view path) const;
+
+ private:
+  std::vector<route_spec> routes_;
+};
+
+}  // namespace gatepass::gateway

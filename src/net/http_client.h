@@ -1,0 +1,42 @@
+// A small async HTTP/1.1 GET client on Boost.Beast for fetching discovery and JWKS documents:
+// a total timeout, a body limit, no redirects, HTTPS with certificate and host-name
+// verification (system CAs, or a CA file for private CAs); plain http only to loopback hosts.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace gatepass::net {
+
+struct fetch_options {
+  std::chrono::milliseconds timeout{1500};
+  std::size_t max_body = 150 * 1024;
+  std::string ca_file;  // empty: the system trust store
+};
+
+struct fetch_response {
+  unsigned status = 0;
+  std::string body;
+  std::string cache_control;  // the Cache-Control header, verbatim
+  std::string content_type;
+};
+
+/// GETs `url` (http:// to loopback, or https://). Completes exactly once on the io_context's
+/// executor. Errors: gateway::errc::fetch_failed / fetch_too_large / fetch_redirect /
+/// fetch_insecure, or the network error.
+void async_fetch(boost::asio::io_context& ioc, const std::string& url, const fetch_options& opt,
+                 std::function<void(result<fetch_response>)> done);
+
+/// max-age (or s-maxage) from a Cache-Control value; nullopt when absent, or for no-store /
+/// no-cache (treated as "use the minimum").
+std::optional<std::chrono::seconds> cache_max_age(std::string_view cache_control);
+
+}  // namespace gatepass::net
