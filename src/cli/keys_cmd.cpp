@@ -284,6 +284,7 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   struct issue_args {
     std::string sub, scope, ttl, claims_json;
     std::vector<std::string> aud, claims;
+    unsigned count = 1;
   };
   auto ta = std::make_shared<issue_args>();
   auto* token = app.get_subcommand("token");
@@ -294,12 +295,15 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   issue->add_option("--ttl", ta->ttl, "Lifetime, e.g. 15m (default: issuer.token_ttl)");
   issue->add_option("--claim", ta->claims, "Custom claim NAME=VALUE (repeatable)");
   issue->add_option("--claims-json", ta->claims_json, "JSON object of custom claims (FILE or -)");
+  issue->add_option("--count", ta->count, "Issue N tokens, one per line (load tests)")->check(CLI::Range(1u, 1000000u));
   issue->callback([&status, &config_flag, ta] {
     status.code = guarded([&] {
       auto ctx = open_context(config_flag);
       if (!ctx.cfg.issuer) throw config::error({ctx.cfg.path + ": issuer: section required to issue tokens"});
       issuer::token_request req;
-      req.sub = ta->sub;
+      // RFC 9068 §2.2 requires sub and client_id: a CLI-issued token names the CLI as its client
+      req.client_id = "gatepass-cli";
+      req.sub = ta->sub.empty() ? req.client_id : ta->sub;
       std::istringstream ss(ta->scope);
       for (std::string w; ss >> w;) req.scopes.push_back(w);
       req.audience = ta->aud;
@@ -337,9 +341,12 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       if (!ring) return fail("key store", ring.error());
       if (!(*ring)->current) return fail("key store", keys::errc::store_not_initialized);
       issuer::token_service svc(ctx.cfg.issuer->url, ctx.cfg.issuer->audience, ctx.cfg.issuer->token_ttl);
-      auto t = svc.issue(**ring, req, wall_clock());
-      if (!t) return fail("token issue", t.error());
-      std::cout << *t << "\n";
+      const auto now = wall_clock();
+      for (unsigned i = 0; i < ta->count; ++i) {
+        auto t = svc.issue(**ring, req, now);  // each token gets its own jti
+        if (!t) return fail("token issue", t.error());
+        std::cout << *t << "\n";
+      }
       return 0;
     });
   });

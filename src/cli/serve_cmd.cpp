@@ -3,12 +3,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 
 #include <iostream>
 #include <thread>
 
 #include "cli/commands.h"
 #include "cli/context.h"
+#include "gateway/gateway_server.h"
+#include "gateway/jwks_cache.h"
 #include "issuer/issuer_service.h"
 #include "net/http_server.h"
 
@@ -29,86 +32,159 @@ std::shared_ptr<const issuer::client_registry> load_clients(context& ctx) {
 
 int run_serve(const std::string& config_flag, unsigned threads) {
   auto ctx = open_context(config_flag);
-  if (!ctx.cfg.issuer || ctx.cfg.issuer->listen.empty()) {
-    std::cerr << ctx.cfg.path << ": issuer.listen: nothing to serve (the gateway arrives with a later release)\n";
+  const bool issuer_on = ctx.cfg.issuer && !ctx.cfg.issuer->listen.empty();
+  const bool gateway_on = ctx.cfg.gateway.has_value();
+  if (!issuer_on && !gateway_on) {
+    std::cerr << ctx.cfg.path << ": nothing to serve: set issuer.listen or add a gateway: section\n";
     return 2;
   }
-  const auto now0 = wall_clock();
-  if (auto kid = ctx.keys->ensure_initialized(now0); !kid) {
-    std::cerr << "gatepass: key store: " << kid.error().message() << "\n";
-    return 2;
-  }
-  if (auto t = ctx.keys->tick(now0); !t) std::cerr << "gatepass: rotation: " << t.error().message() << "\n";
-  auto ring = ctx.keys->snapshot();
-  if (!ring) {
-    std::cerr << "gatepass: key store: " << ring.error().message() << "\n";
-    return 2;
-  }
-  auto svc = std::make_shared<issuer::issuer_service>(*ctx.cfg.issuer, ctx.keys->settings());
-  svc->set_ring(*ring);
-  svc->set_clients(load_clients(ctx));
+  if (gateway_on && ctx.cfg.gateway->threads != 0) threads = ctx.cfg.gateway->threads;
 
-  asio::io_context ioc(static_cast<int>(threads));
-  net::http_server server(ioc, ctx.cfg.issuer->listen, [svc](const net::http_request& req) {
-    return svc->handle(req, wall_clock());
-  });
-  std::cout << "gatepass issuer " << ctx.cfg.issuer->url << " listening on " << server.address()
-            << std::endl;
+  // One event loop per core for the gateway; the issuer, timers and signals live on loop 0.
+  const unsigned loop_count = gateway_on ? threads : 1;
+  std::vector<std::unique_ptr<asio::io_context>> loops;
+  for (unsigned i = 0; i < loop_count; ++i) loops.push_back(std::make_unique<asio::io_context>(1));
+  asio::io_context& main_loop = *loops.front();
 
-  // Once a second: reload when another process changed the store; every 30 s (and then):
-  // apply the rotation schedule. Store errors keep the last good keys in memory.
-  std::string seen = (*ring)->version;
-  std::string clients_seen;
+  std::shared_ptr<issuer::issuer_service> svc;
+  std::unique_ptr<net::http_server> issuer_server;
+  std::string seen;
+  if (issuer_on) {
+    const auto now0 = wall_clock();
+    if (auto kid = ctx.keys->ensure_initialized(now0); !kid) {
+      std::cerr << "gatepass: key store: " << kid.error().message() << "\n";
+      return 2;
+    }
+    if (auto t = ctx.keys->tick(now0); !t) std::cerr << "gatepass: rotation: " << t.error().message() << "\n";
+    auto ring = ctx.keys->snapshot();
+    if (!ring) {
+      std::cerr << "gatepass: key store: " << ring.error().message() << "\n";
+      return 2;
+    }
+    seen = (*ring)->version;
+    svc = std::make_shared<issuer::issuer_service>(*ctx.cfg.issuer, ctx.keys->settings());
+    svc->set_ring(*ring);
+    svc->set_clients(load_clients(ctx));
+    issuer_server = std::make_unique<net::http_server>(
+        main_loop, ctx.cfg.issuer->listen,
+        [svc](const net::http_request& req) { return svc->handle(req, wall_clock()); });
+    std::cout << "gatepass issuer " << ctx.cfg.issuer->url << " listening on " << issuer_server->address()
+              << std::endl;
+  }
+
+  gateway::jwks_caches caches;
+  std::unique_ptr<gateway::gateway_server> gw;
+  std::unique_ptr<net::http_server> admin_server;
+  std::shared_ptr<const gateway::gateway_state> gw_state;
+  if (gateway_on) {
+    gw_state = gateway::build_state(*ctx.cfg.gateway, main_loop, caches);
+    std::vector<asio::io_context*> raw;
+    for (auto& l : loops) raw.push_back(l.get());
+    gw = std::make_unique<gateway::gateway_server>(raw, gw_state);
+    const auto& listen = ctx.cfg.gateway->listen;
+    std::cout << "gatepass gateway listening on " << listen.substr(0, listen.rfind(':')) << ":" << gw->port()
+              << " (" << loop_count << " event loop" << (loop_count > 1 ? "s" : "") << ")" << std::endl;
+    if (!ctx.cfg.gateway->admin_listen.empty()) {
+      auto* state_ref = &gw_state;
+      admin_server = std::make_unique<net::http_server>(
+          main_loop, ctx.cfg.gateway->admin_listen, [state_ref](const net::http_request& req) {
+            if (auto r = gateway::admin_response(**state_ref, req.path())) return *r;
+            return net::json_response(404, "{\"message\":\"Not Found\"}");
+          });
+      std::cout << "gatepass admin listening on " << admin_server->address() << std::endl;
+    }
+  }
+
+  // Once a second: reload keys another process changed; every 30 s: the rotation schedule.
+  // Store errors keep the last good keys in memory.
   int ticks = 0;
-  asio::steady_timer timer(ioc);
+  asio::steady_timer timer(main_loop);
   std::function<void()> poll = [&] {
     timer.expires_after(std::chrono::seconds(1));
     timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec) return;
-      if (++ticks % 30 == 0)
-        if (auto t = ctx.keys->tick(wall_clock()); !t)
-          std::cerr << "gatepass: rotation failed, will retry: " << t.error().message() << "\n";
-      auto v = ctx.keys->store_version();
-      if (v && *v != seen) {
-        if (auto r = ctx.keys->snapshot()) {
-          seen = (*r)->version;
-          svc->set_ring(*r);
-          std::cout << "key ring reloaded" << std::endl;
-        } else {
-          std::cerr << "gatepass: reload failed, keeping the loaded keys: " << r.error().message() << "\n";
+      ++ticks;
+      if (svc) {
+        if (ticks % 30 == 0)
+          if (auto t = ctx.keys->tick(wall_clock()); !t)
+            std::cerr << "gatepass: rotation failed, will retry: " << t.error().message() << "\n";
+        auto v = ctx.keys->store_version();
+        if (v && *v != seen) {
+          if (auto r = ctx.keys->snapshot()) {
+            seen = (*r)->version;
+            svc->set_ring(*r);
+            std::cout << "key ring reloaded" << std::endl;
+          } else {
+            std::cerr << "gatepass: reload failed, keeping the loaded keys: " << r.error().message() << "\n";
+          }
         }
+        if (ticks % 5 == 0) svc->set_clients(load_clients(ctx));
       }
-      if (ticks % 5 == 0) svc->set_clients(load_clients(ctx));
       poll();
     });
   };
   poll();
 
-  asio::steady_timer drain_timer(ioc);
+  // SIGHUP: reload the config; routes and authorizers are swapped whole, connections stay.
+  asio::signal_set hup(main_loop, SIGHUP);
+  std::function<void()> on_hup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      try {
+        auto fresh = config::load(ctx.cfg.path);
+        if (gw && fresh.gateway) {
+          gw_state = gateway::build_state(*fresh.gateway, main_loop, caches);
+          gw->set_state(gw_state);
+          if (fresh.gateway->listen != ctx.cfg.gateway->listen)
+            std::cerr << "gatepass: gateway.listen changed: restart to apply\n";
+          ctx.cfg.gateway = fresh.gateway;
+        }
+        std::cout << "configuration reloaded" << std::endl;
+      } catch (const config::error& e) {
+        std::cerr << "gatepass: reload refused, keeping the running configuration:\n" << e.what() << "\n";
+      }
+      on_hup();
+    });
+  };
+  on_hup();
+
+  asio::steady_timer drain_timer(main_loop);
   std::chrono::steady_clock::time_point drain_until;
   std::function<void()> drain_check = [&] {
-    if (server.connections() == 0 || std::chrono::steady_clock::now() >= drain_until) {
-      ioc.stop();
+    const auto open = (issuer_server ? issuer_server->connections() : 0) +
+                      (gw ? static_cast<std::size_t>(gw->connections()) : 0);
+    if (open == 0 || std::chrono::steady_clock::now() >= drain_until) {
+      for (auto& l : loops) l->stop();
       return;
     }
     drain_timer.expires_after(std::chrono::milliseconds(50));
     drain_timer.async_wait([&](const boost::system::error_code&) { drain_check(); });
   };
-  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  asio::signal_set signals(main_loop, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;
     std::cout << "draining" << std::endl;
-    server.stop();
+    if (issuer_server) issuer_server->stop();
+    if (admin_server) admin_server->stop();
+    if (gw) gw->stop();
     timer.cancel();
+    hup.cancel();
     // in-flight requests finish; stop when no connection is left, or after 10 s
     drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     drain_check();
   });
 
   std::vector<std::thread> pool;
-  for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&ioc] { ioc.run(); });
-  ioc.run();
+  const unsigned threads_per_loop = gateway_on ? 1 : threads;
+  for (auto& l : loops)
+    for (unsigned t = 0; t < threads_per_loop; ++t)
+      pool.emplace_back([&l] {
+        auto guard = asio::make_work_guard(*l);
+        l->run();
+        gateway::clear_upstream_pool();
+      });
   for (auto& t : pool) t.join();
+  for (auto& [url, cache] : caches) cache->stop();
   std::cout << "stopped" << std::endl;
   return 0;
 }

@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -41,12 +42,19 @@ struct jwks_cache_stats {
   std::atomic<std::uint64_t> unknown_kid_refetches{0};
 };
 
+/// When to refresh a set fetched with this Cache-Control lifetime: clamped to
+/// [min_ttl, max_ttl]; min_ttl when the response gave none.
+std::chrono::seconds jwks_refresh_delay(std::optional<std::chrono::seconds> max_age,
+                                        const jwks_cache_options& opt);
+
 class jwks_cache : public std::enable_shared_from_this<jwks_cache> {
  public:
   /// `fetch` defaults to net::async_fetch on `ioc`.
   static std::shared_ptr<jwks_cache> create(boost::asio::io_context& ioc, jwks_cache_options opt,
                                             fetch_function fetch = {});
-  /// Fetches discovery then JWKS now, and keeps them fresh.
+  /// Fetches discovery then JWKS now, and keeps them fresh. Every fetch re-reads discovery
+  /// (jwks_uri is never cached). After a failure: retry_after once ready, else a backoff of
+  /// 1 s doubling to 30 s.
   void start();
   void stop();
   /// The current key set, or nullptr before the first successful fetch.
@@ -57,6 +65,8 @@ class jwks_cache : public std::enable_shared_from_this<jwks_cache> {
   const jwks_cache_stats& stats() const { return stats_; }
   /// Last fetch error, for logs and /readyz.
   std::string last_error() const;
+  /// The delay chosen after the last completed fetch (refresh or retry), 0s before any.
+  std::chrono::seconds next_refresh_delay() const;
 
   jwks_cache(boost::asio::io_context& ioc, jwks_cache_options opt, fetch_function fetch);
   ~jwks_cache();

@@ -32,12 +32,27 @@ result<std::string> normalize_path(std::string_view path);
 
 class route_matcher {
  public:
+  /// Validates and compiles the templates; throws std::invalid_argument naming the bad route.
   explicit route_matcher(std::vector<route_spec> routes);
   /// The best route for a normalized path, or nullopt (→ 404).
   std::optional<route_match> match(std::string_view method, std::string_view path) const;
 
  private:
+  enum class seg_kind : unsigned char { literal, param, greedy };  // priority order
+  struct segment {
+    seg_kind kind;
+    std::string text;  // canonical literal, or the variable's name (without '+')
+  };
+  struct compiled_route {
+    std::size_t index;              // into routes_
+    std::string method;             // uppercase; empty for ANY
+    bool is_default = false;        // "$default"
+    std::vector<segment> segments;  // "/" has none
+  };
+  static bool matches(const compiled_route& r, std::string_view method, std::string_view path) noexcept;
+
   std::vector<route_spec> routes_;
+  std::vector<compiled_route> by_priority_;  // best first: the first match wins
 };
 
 }  // namespace gatepass::gateway

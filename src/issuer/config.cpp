@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/duration.h"
+#include "common/yaml_reader.h"
 #include "jose/algorithm.h"
 
 namespace gatepass::config {
@@ -22,73 +23,6 @@ std::string join(const std::vector<std::string>& v) {
   for (const auto& s : v) out += (out.empty() ? "" : "\n") + s;
   return out;
 }
-
-// Collects problems with their location while walking the YAML tree.
-class reader {
- public:
-  explicit reader(std::string path) : path_(std::move(path)) {}
-
-  void problem(const YAML::Node& at, const std::string& field, const std::string& msg) {
-    problems_.push_back(path_ + ":" + std::to_string(at.Mark().line + 1) + ": " + field + ": " + msg);
-  }
-  void problem_plain(const std::string& msg) { problems_.push_back(path_ + ": " + msg); }
-
-  // Every key of `map` must be one of `allowed` (catches typos such as "rotate_evrey").
-  void known_keys(const YAML::Node& map, const std::string& prefix,
-                  std::initializer_list<const char*> allowed) {
-    if (!map.IsMap()) return;
-    for (const auto& kv : map) {
-      const auto key = kv.first.as<std::string>();
-      bool ok = false;
-      for (const char* a : allowed) ok = ok || key == a;
-      if (!ok) problem(kv.first, prefix + key, "unknown field");
-    }
-  }
-
-  std::string str(const YAML::Node& n, const std::string& field, std::string def = {}) {
-    if (!n) return def;
-    if (!n.IsScalar()) {
-      problem(n, field, "expected a string");
-      return def;
-    }
-    return n.as<std::string>();
-  }
-
-  std::vector<std::string> list(const YAML::Node& n, const std::string& field) {
-    std::vector<std::string> out;
-    if (!n) return out;
-    if (n.IsScalar()) {  // "USER ADMIN" or a single value
-      std::istringstream ss(n.as<std::string>());
-      for (std::string w; ss >> w;) out.push_back(w);
-      return out;
-    }
-    if (!n.IsSequence()) {
-      problem(n, field, "expected a list");
-      return out;
-    }
-    for (const auto& e : n) {
-      if (!e.IsScalar()) problem(e, field, "expected a string");
-      else out.push_back(e.as<std::string>());
-    }
-    return out;
-  }
-
-  std::int64_t duration(const YAML::Node& n, const std::string& field, std::int64_t def) {
-    if (!n) return def;
-    auto d = n.IsScalar() ? parse_duration(n.as<std::string>()) : std::nullopt;
-    if (!d) {
-      problem(n, field, "expected a duration such as 3600, 15m, 2h, 30d");
-      return def;
-    }
-    return *d;
-  }
-
-  const std::vector<std::string>& problems() const { return problems_; }
-
- private:
-  std::string path_;
-  std::vector<std::string> problems_;
-};
 
 }  // namespace
 
@@ -188,8 +122,8 @@ file load(const std::string& path) {
       }
     }
   }
-  f.has_gateway = static_cast<bool>(root["gateway"]);
-  if (!f.issuer && !f.has_gateway)
+  if (const auto g = root["gateway"]) f.gateway = gateway::parse_gateway(g, r);
+  if (!f.issuer && !f.gateway)
     r.problem_plain("nothing to do: neither an issuer: nor a gateway: section");
   if (!r.problems().empty()) throw error(r.problems());
   return f;

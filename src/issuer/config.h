@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/config.h"
 #include "keys/key_manager.h"
 
 namespace gatepass::config {
@@ -43,7 +44,7 @@ struct file {
   std::optional<issuer_section> issuer;
   keys_section keys;
   std::vector<client_entry> clients;
-  bool has_gateway = false;           // a gateway: section is present
+  std::optional<gateway::gateway_config> gateway;
 };
 
 /// All problems found, one per line, "file:line: field: message".

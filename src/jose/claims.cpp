@@ -52,7 +52,7 @@ bool typ_matches(std::string_view actual, std::string_view expected) noexcept {
     if (t.size() > prefix.size()) {
       bool same = true;
       for (std::size_t i = 0; i < prefix.size(); ++i)
-        same &= (t[i] | 0x20) == prefix[i] || t[i] == prefix[i];
+        same &= (t[i] >= 'A' && t[i] <= 'Z' ? static_cast<char>(t[i] + 32) : t[i]) == prefix[i];
       if (same) t.remove_prefix(prefix.size());
     }
     return t;

@@ -1,7 +1,7 @@
 #include "jose/json.h"
 
 #include <boost/json/basic_parser_impl.hpp>
-#include <boost/json/parser.hpp>
+#include <boost/json/value_stack.hpp>
 
 #include "jose/errc.h"
 
@@ -10,34 +10,68 @@ namespace {
 
 namespace json = boost::json;
 
-// Counts member names as the text spells them. Boost.JSON keeps the last of duplicate
-// names, so the parsed tree then holds fewer members than the text: that difference is
-// exactly the duplicate check, without a second copy of any key.
-struct key_counter {
-  constexpr static std::size_t max_object_size = std::size_t(-1);
-  constexpr static std::size_t max_array_size = std::size_t(-1);
-  constexpr static std::size_t max_key_size = std::size_t(-1);
-  constexpr static std::size_t max_string_size = std::size_t(-1);
+// Builds the tree exactly as json::parser does (the same value_stack calls) and counts member
+// names as the text spells them, in one pass. Boost.JSON keeps the last of duplicate names, so
+// the tree then holds fewer members than the text: that difference is exactly the duplicate
+// check, without a second parse and without a second copy of any key.
+struct tree_builder {
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+  json::value_stack st;
   std::size_t keys = 0;
+  tree_builder(unsigned char* temp, std::size_t size) : st(json::storage_ptr(), temp, size) {}
   bool on_document_begin(json::error_code&) { return true; }
   bool on_document_end(json::error_code&) { return true; }
   bool on_object_begin(json::error_code&) { return true; }
-  bool on_object_end(std::size_t, json::error_code&) { return true; }
+  bool on_object_end(std::size_t n, json::error_code&) {
+    st.push_object(n);
+    return true;
+  }
   bool on_array_begin(json::error_code&) { return true; }
-  bool on_array_end(std::size_t, json::error_code&) { return true; }
-  bool on_key_part(json::string_view, std::size_t, json::error_code&) { return true; }
-  bool on_key(json::string_view, std::size_t, json::error_code&) {
+  bool on_array_end(std::size_t n, json::error_code&) {
+    st.push_array(n);
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t, json::error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t, json::error_code&) {
+    st.push_key(s);
     ++keys;
     return true;
   }
-  bool on_string_part(json::string_view, std::size_t, json::error_code&) { return true; }
-  bool on_string(json::string_view, std::size_t, json::error_code&) { return true; }
+  bool on_string_part(json::string_view s, std::size_t, json::error_code&) {
+    st.push_chars(s);
+    return true;
+  }
+  bool on_string(json::string_view s, std::size_t, json::error_code&) {
+    st.push_string(s);
+    return true;
+  }
   bool on_number_part(json::string_view, json::error_code&) { return true; }
-  bool on_int64(std::int64_t, json::string_view, json::error_code&) { return true; }
-  bool on_uint64(std::uint64_t, json::string_view, json::error_code&) { return true; }
-  bool on_double(double, json::string_view, json::error_code&) { return true; }
-  bool on_bool(bool, json::error_code&) { return true; }
-  bool on_null(json::error_code&) { return true; }
+  bool on_int64(std::int64_t i, json::string_view, json::error_code&) {
+    st.push_int64(i);
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, json::string_view, json::error_code&) {
+    st.push_uint64(u);
+    return true;
+  }
+  bool on_double(double d, json::string_view, json::error_code&) {
+    st.push_double(d);
+    return true;
+  }
+  bool on_bool(bool b, json::error_code&) {
+    st.push_bool(b);
+    return true;
+  }
+  bool on_null(json::error_code&) {
+    st.push_null();
+    return true;
+  }
   bool on_comment_part(json::string_view, json::error_code&) { return true; }
   bool on_comment(json::string_view, json::error_code&) { return true; }
 };
@@ -53,9 +87,62 @@ std::size_t count_members(const json::value& v) {
   return n;
 }
 
-std::error_code map_error(const json::error_code& ec) {
+bool valid_utf8(std::string_view text) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    unsigned c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    std::size_t len;
+    unsigned min;
+    if ((c & 0xe0) == 0xc0) { len = 2; min = 0x80; c &= 0x1f; }
+    else if ((c & 0xf0) == 0xe0) { len = 3; min = 0x800; c &= 0x0f; }
+    else if ((c & 0xf8) == 0xf0) { len = 4; min = 0x10000; c &= 0x07; }
+    else return false;
+    if (static_cast<std::size_t>(end - p) < len) return false;
+    for (std::size_t i = 1; i < len; ++i) {
+      if ((p[i] & 0xc0) != 0x80) return false;
+      c = (c << 6) | (p[i] & 0x3f);
+    }
+    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return false;
+    p += len;
+  }
+  return true;
+}
+
+// True when a \uD800-\uDBFF escape is not followed by "\u": Boost.JSON reports that unpaired
+// surrogate as a plain syntax error (other unpaired forms get their own codes).
+bool has_unpaired_high_surrogate_escape(std::string_view t) noexcept {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i + 1 < t.size(); ++i) {
+    if (t[i] != '\\') continue;
+    if (t[i + 1] != 'u' || i + 6 > t.size()) {
+      ++i;  // a two-character escape such as \\ or \"
+      continue;
+    }
+    int v = 0;
+    for (std::size_t k = i + 2; k < i + 6 && v >= 0; ++k)
+      v = hex(t[k]) < 0 ? -1 : v * 16 + hex(t[k]);
+    if (v >= 0xd800 && v <= 0xdbff && (i + 8 > t.size() || t[i + 6] != '\\' || t[i + 7] != 'u'))
+      return true;
+    i += 5;
+  }
+  return false;
+}
+
+std::error_code map_error(const json::error_code& ec, std::string_view text) {
   if (ec == json::error::too_deep) return errc::json_too_deep;
   if (ec == json::error::illegal_leading_surrogate || ec == json::error::illegal_trailing_surrogate)
+    return errc::json_invalid_utf8;
+  if (ec == json::error::syntax && has_unpaired_high_surrogate_escape(text))
     return errc::json_invalid_utf8;
   return errc::json_syntax;
 }
@@ -65,43 +152,20 @@ std::error_code map_error(const json::error_code& ec) {
 result<json::object> parse_json_object(std::string_view text, const json_limits& limits) {
   json::parse_options opt;
   opt.max_depth = limits.max_depth;
-  // UTF-8 first: Boost.JSON reports invalid UTF-8 as a plain syntax error, so check it here
-  // to give the precise reason.
-  {
-    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
-    const auto* end = p + text.size();
-    while (p < end) {
-      unsigned c = *p;
-      if (c < 0x80) {
-        ++p;
-        continue;
-      }
-      std::size_t len;
-      unsigned min;
-      if ((c & 0xe0) == 0xc0) { len = 2; min = 0x80; c &= 0x1f; }
-      else if ((c & 0xf0) == 0xe0) { len = 3; min = 0x800; c &= 0x0f; }
-      else if ((c & 0xf8) == 0xf0) { len = 4; min = 0x10000; c &= 0x07; }
-      else return errc::json_invalid_utf8;
-      if (static_cast<std::size_t>(end - p) < len) return errc::json_invalid_utf8;
-      for (std::size_t i = 1; i < len; ++i) {
-        if ((p[i] & 0xc0) != 0x80) return errc::json_invalid_utf8;
-        c = (c << 6) | (p[i] & 0x3f);
-      }
-      if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return errc::json_invalid_utf8;
-      p += len;
-    }
-  }
-  json::basic_parser<key_counter> counter(opt);
+  // Boost.JSON rejects invalid UTF-8 (overlong forms, surrogates, above U+10FFFF) but reports
+  // it as a plain syntax error, so a failed parse is re-checked here for the precise reason.
+  // A text that parses is valid UTF-8: outside strings the grammar allows ASCII only.
+  unsigned char temp[2048];  // the value stack's scratch: no heap for small documents
+  json::basic_parser<tree_builder> parser(opt, temp, sizeof temp);
+  parser.handler().st.reset();
   json::error_code ec;
-  counter.write_some(false, text.data(), text.size(), ec);
-  if (ec) return map_error(ec);
-  json::parser parser(json::storage_ptr(), opt);
-  parser.write(text.data(), text.size(), ec);
-  if (ec) return map_error(ec);
-  json::value v = parser.release();
+  const std::size_t n = parser.write_some(false, text.data(), text.size(), ec);
+  if (!ec && n < text.size()) ec = json::error::extra_data;
+  if (ec) return valid_utf8(text) ? map_error(ec, text) : errc::json_invalid_utf8;
+  json::value v = parser.handler().st.release();
   auto* obj = v.if_object();
   if (obj == nullptr) return errc::json_not_object;
-  if (count_members(v) != counter.handler().keys) return errc::json_duplicate_member;
+  if (count_members(v) != parser.handler().keys) return errc::json_duplicate_member;
   return std::move(*obj);
 }
 

@@ -8,6 +8,7 @@
 #include <openssl/rsa.h>
 
 #include <array>
+#include <cstring>
 #include <mutex>
 #include <vector>
 
@@ -47,24 +48,29 @@ const EVP_MD* md_for(alg a) {
 
 // A few prepared EVP_PKEY_CTX per key: a context set up once (padding, digest, salt) and
 // reused is exactly what the raw OpenSSL floor measures; building one per call is not.
-class ctx_pool {
+// EdDSA keeps EVP_MD_CTX the same way: re-initialising a used context skips the allocation
+// and lets OpenSSL reuse its key context.
+template <class Ptr>
+class basic_pool {
  public:
-  ossl::pkey_ctx_ptr take() {
+  Ptr take() {
     std::lock_guard lock(m_);
     if (free_.empty()) return nullptr;
     auto c = std::move(free_.back());
     free_.pop_back();
     return c;
   }
-  void give(ossl::pkey_ctx_ptr c) {
+  void give(Ptr c) {
     std::lock_guard lock(m_);
     if (free_.size() < 64) free_.push_back(std::move(c));
   }
 
  private:
   std::mutex m_;
-  std::vector<ossl::pkey_ctx_ptr> free_;
+  std::vector<Ptr> free_;
 };
+using ctx_pool = basic_pool<ossl::pkey_ctx_ptr>;
+using md_ctx_pool = basic_pool<ossl::md_ctx_ptr>;
 
 }  // namespace
 
@@ -79,6 +85,8 @@ struct key_material {
   std::string secret;              // oct only
   mutable ctx_pool verify_pool;
   mutable ctx_pool sign_pool;
+  mutable md_ctx_pool eddsa_verify_pool;  // EdDSA: one-shot EVP_DigestVerify contexts
+  mutable md_ctx_pool eddsa_sign_pool;    // EdDSA: one-shot EVP_DigestSign contexts
 };
 }  // namespace detail
 
@@ -394,8 +402,79 @@ ossl::pkey_ctx_ptr make_ctx(const key_material& m, bool sign) {
   return ctx;
 }
 
+// ECDSA signatures: JWS carries fixed-length R||S (RFC 7518 §3.4), OpenSSL speaks DER
+// ECDSA-Sig-Value. Converted here by hand, both ways: BIGNUM and ECDSA_SIG objects cost
+// several allocations per signature.
+
+// R||S (two coordinates of `c` octets) → DER with minimal INTEGERs, as i2d_ECDSA_SIG writes
+// it. `der` holds at least 3 + 2 * (c + 3) octets. Returns the DER length.
+std::size_t raw_to_der(const unsigned char* raw, std::size_t c, unsigned char* der) {
+  std::size_t skip[2];
+  std::size_t content[2];
+  for (int k = 0; k < 2; ++k) {
+    const unsigned char* v = raw + static_cast<std::size_t>(k) * c;
+    std::size_t z = 0;
+    while (z < c && v[z] == 0) ++z;
+    skip[k] = z;
+    // zero is one 0x00 octet; a set top bit needs a 0x00 sign octet in front
+    content[k] = z == c ? 1 : c - z + ((v[z] & 0x80) != 0 ? 1 : 0);
+  }
+  const std::size_t body = 4 + content[0] + content[1];  // c ≤ 66: each INTEGER length < 128
+  std::size_t i = 0;
+  der[i++] = 0x30;
+  if (body >= 0x80) der[i++] = 0x81;
+  der[i++] = static_cast<unsigned char>(body);
+  for (int k = 0; k < 2; ++k) {
+    const unsigned char* v = raw + static_cast<std::size_t>(k) * c;
+    der[i++] = 0x02;
+    der[i++] = static_cast<unsigned char>(content[k]);
+    const std::size_t n = c - skip[k];
+    if (content[k] > n) der[i++] = 0x00;
+    std::memcpy(der + i, v + skip[k], n);
+    i += n;
+  }
+  return i;
+}
+
+// DER ECDSA-Sig-Value (from EVP_PKEY_sign) → R||S of `c` octets each. False when the DER is
+// not one SEQUENCE of two INTEGERs that fit.
+bool der_to_raw(const unsigned char* der, std::size_t len, std::size_t c, unsigned char* raw) {
+  std::size_t i = 0;
+  const auto read_len = [&](std::size_t& n) {
+    if (i >= len) return false;
+    const unsigned char b = der[i++];
+    if (b < 0x80) {
+      n = b;
+      return true;
+    }
+    if (b != 0x81 || i >= len) return false;
+    n = der[i++];
+    return true;
+  };
+  std::size_t n = 0;
+  if (len == 0 || der[i++] != 0x30 || !read_len(n) || n != len - i) return false;
+  for (std::size_t k = 0; k < 2; ++k) {
+    if (i >= len || der[i++] != 0x02 || !read_len(n) || n == 0 || n > len - i) return false;
+    const unsigned char* v = der + i;
+    i += n;
+    while (n > 0 && *v == 0) {  // sign octet
+      ++v;
+      --n;
+    }
+    if (n > c) return false;
+    std::memset(raw + k * c, 0, c - n);
+    std::memcpy(raw + k * c + (c - n), v, n);
+  }
+  return i == len;
+}
+
+// One digest context per thread, re-initialised per call: EVP_Digest allocates, sets up and
+// frees a context every time, and with the same digest EVP_DigestInit_ex2 reuses its state.
 bool digest(alg a, std::string_view data, unsigned char* out, unsigned int* len) {
-  return EVP_Digest(data.data(), data.size(), out, len, md_for(a), nullptr) == 1;
+  thread_local const ossl::md_ctx_ptr ctx(EVP_MD_CTX_new());
+  return ctx && EVP_DigestInit_ex2(ctx.get(), md_for(a), nullptr) == 1 &&
+         EVP_DigestUpdate(ctx.get(), data.data(), data.size()) == 1 &&
+         EVP_DigestFinal_ex(ctx.get(), out, len) == 1;
 }
 
 bool hmac(const key_material& m, std::string_view data, unsigned char* out, std::size_t* len) {
@@ -615,13 +694,17 @@ std::error_code jwk::verify(std::string_view input, std::string_view sig) const 
   }
   if (f == alg_family::eddsa) {
     if (sig.size() != 64) return errc::signature_length_invalid;
-    ossl::md_ctx_ptr mctx(EVP_MD_CTX_new());
+    auto mctx = m.eddsa_verify_pool.take();
+    if (!mctx) mctx.reset(EVP_MD_CTX_new());
     if (!mctx || EVP_DigestVerifyInit_ex(mctx.get(), nullptr, nullptr, nullptr, nullptr,
-                                         m.pkey.get(), nullptr) != 1)
+                                         m.pkey.get(), nullptr) != 1) {
+      ERR_clear_error();
       return errc::crypto_failure;
+    }
     const int r = EVP_DigestVerify(mctx.get(), reinterpret_cast<const unsigned char*>(sig.data()),
                                    sig.size(), reinterpret_cast<const unsigned char*>(input.data()),
                                    input.size());
+    m.eddsa_verify_pool.give(std::move(mctx));
     if (r != 1) ERR_clear_error();
     return r == 1 ? std::error_code() : errc::signature_invalid;
   }
@@ -632,19 +715,8 @@ std::error_code jwk::verify(std::string_view input, std::string_view sig) const 
   if (f == alg_family::ecdsa) {
     const std::size_t c = ec_coordinate_size(m.algorithm);
     if (sig.size() != 2 * c) return errc::signature_length_invalid;
-    ossl::ecdsa_sig_ptr es(ECDSA_SIG_new());
-    BIGNUM* r = BN_bin2bn(sig_bytes, static_cast<int>(c), nullptr);
-    BIGNUM* s = BN_bin2bn(sig_bytes + c, static_cast<int>(c), nullptr);
-    if (!es || r == nullptr || s == nullptr || ECDSA_SIG_set0(es.get(), r, s) != 1) {
-      BN_free(r);
-      BN_free(s);
-      return errc::crypto_failure;
-    }
-    unsigned char* p = der;
-    const int len = i2d_ECDSA_SIG(es.get(), &p);
-    if (len <= 0) return errc::crypto_failure;
+    sig_len = raw_to_der(sig_bytes, c, der);
     sig_bytes = der;
-    sig_len = static_cast<std::size_t>(len);
   } else if (sig.size() != static_cast<std::size_t>((m.bits + 7) / 8)) {
     return errc::signature_length_invalid;
   }
@@ -677,14 +749,18 @@ result<std::string> jwk::sign(std::string_view input) const {
     return out;
   }
   if (f == alg_family::eddsa) {
-    ossl::md_ctx_ptr mctx(EVP_MD_CTX_new());
+    auto mctx = m.eddsa_sign_pool.take();
+    if (!mctx) mctx.reset(EVP_MD_CTX_new());
     std::size_t len = 64;
     out.resize(len);
-    if (!mctx ||
+    const bool ok =
+        mctx &&
         EVP_DigestSignInit_ex(mctx.get(), nullptr, nullptr, nullptr, nullptr, m.pkey.get(),
-                              nullptr) != 1 ||
+                              nullptr) == 1 &&
         EVP_DigestSign(mctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                       reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1) {
+                       reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
+    if (mctx) m.eddsa_sign_pool.give(std::move(mctx));
+    if (!ok) {
       ERR_clear_error();
       return errc::crypto_failure;
     }
@@ -708,16 +784,9 @@ result<std::string> jwk::sign(std::string_view input) const {
   }
   if (f != alg_family::ecdsa) return std::string(reinterpret_cast<char*>(buf), len);
   // ECDSA: DER → fixed-length R||S (RFC 7518 §3.4)
-  const unsigned char* p = buf;
-  ossl::ecdsa_sig_ptr es(d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len)));
-  if (!es) return errc::crypto_failure;
-  const BIGNUM* r_bn = nullptr;
-  const BIGNUM* s_bn = nullptr;
-  ECDSA_SIG_get0(es.get(), &r_bn, &s_bn);
-  const int c = static_cast<int>(ec_coordinate_size(m.algorithm));
-  out.resize(static_cast<std::size_t>(2 * c));
-  auto* o = reinterpret_cast<unsigned char*>(out.data());
-  if (BN_bn2binpad(r_bn, o, c) != c || BN_bn2binpad(s_bn, o + c, c) != c)
+  const std::size_t c = ec_coordinate_size(m.algorithm);
+  out.resize(2 * c);
+  if (!der_to_raw(buf, len, c, reinterpret_cast<unsigned char*>(out.data())))
     return errc::crypto_failure;
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <array>
 
 #include "common/base64url.h"
@@ -121,12 +122,30 @@ result<const jwk*> verify_signature(const compact_jws& j, const key_set& keys) {
 
 result<std::string> sign_compact(const jwk& key, std::string_view payload,
                                  const json::object& extra_header) {
-  json::object h;
-  h["alg"] = to_string(key.algorithm());
-  for (const auto& kv : extra_header)
-    if (kv.key() != "alg" && kv.key() != "kid") h[kv.key()] = kv.value();
-  if (!key.kid().empty()) h["kid"] = key.kid();
-  std::string out = base64url_encode(json::serialize(h));
+  // The header is written directly, byte for byte what serializing the object {alg, extra
+  // members in order, kid} gives, without building that object on every signature.
+  std::string header = "{\"alg\":\"";
+  header += to_string(key.algorithm());  // a registered name: nothing to escape
+  header += '"';
+  for (const auto& kv : extra_header) {
+    if (kv.key() == "alg" || kv.key() == "kid") continue;
+    header += ',';
+    header += json::serialize(kv.key());
+    header += ':';
+    header += json::serialize(kv.value());
+  }
+  if (!key.kid().empty()) {
+    header += ",\"kid\":";
+    header += json::serialize(json::string_view(key.kid()));
+  }
+  header += '}';
+  // One allocation for the whole token: header, payload and the largest signature the key
+  // can make (RSA modulus bytes; 132 covers ECDSA P-521, EdDSA and HMAC up to SHA-512).
+  const auto b64_size = [](std::size_t n) { return (n * 4 + 2) / 3; };
+  const std::size_t sig_max = std::max<std::size_t>(132, static_cast<std::size_t>(key.bits()) / 8 + 1);
+  std::string out;
+  out.reserve(b64_size(header.size()) + b64_size(payload.size()) + b64_size(sig_max) + 2);
+  base64url_encode_append(header, out);
   out += '.';
   base64url_encode_append(payload, out);
   auto sig = key.sign(out);

@@ -6,7 +6,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <system_error>
 
 #include "common/result.h"
 
@@ -35,8 +38,14 @@ struct fetch_response {
 void async_fetch(boost::asio::io_context& ioc, const std::string& url, const fetch_options& opt,
                  std::function<void(result<fetch_response>)> done);
 
-/// max-age (or s-maxage) from a Cache-Control value; nullopt when absent, or for no-store /
-/// no-cache (treated as "use the minimum").
+/// Checks `url` as async_fetch would, without any network activity: {} when fetchable,
+/// errc::fetch_insecure for plain http to a non-loopback host, errc::fetch_failed when it is
+/// not an absolute http(s) URL (or carries user info).
+std::error_code check_fetch_url(std::string_view url);
+
+/// The freshness lifetime from a Cache-Control value (RFC 9111 §5.2.2): s-maxage, else
+/// max-age (first occurrence; a malformed value is ignored); 0s for no-store / no-cache
+/// (the caller's minimum then applies); nullopt when neither is present.
 std::optional<std::chrono::seconds> cache_max_age(std::string_view cache_control);
 
 }  // namespace gatepass::net

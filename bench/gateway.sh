@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Gateway load benchmark (issue 4): wrk on loopback, the component under test pinned to core 0,
+# wrk and one nginx `return 200` upstream on core 1. Baselines are measured in the same run.
+#   (a) the upstream directly        (b) nginx proxy_pass, keepalive, no auth
+#   (c) gatepass, one valid RS256 token on every request (verified-token cache)
+#   (d) gatepass, a different valid token per request from a pool of 10,000 (RSA verify each)
+#   (e) gatepass, invalid tokens
+# Prints req/s, p50, p99, the ratios c/b and d/b, d against `openssl speed rsa2048` verify,
+# and the gateway's RSS with 10,000 idle keep-alive connections.
+# Usage: bench/gateway.sh [GATEPASS_BIN] [SECONDS]
+set -euo pipefail
+BIN=${1:-build-release/gatepass}
+BIN=$(readlink -f "$BIN")
+SECS=${2:-10}
+CONNS=${CONNS:-64}
+HERE=$(cd "$(dirname "$0")" && pwd)
+W=$(mktemp -d /tmp/gp-bench.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$W"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+UP=$(free_port); NGX=$(free_port); ISS=$(free_port); GW=$(free_port)
+mkdir -p "$W/nginx"
+
+# upstream and baseline proxy: two nginx instances
+cat > "$W/nginx/upstream.conf" <<NGINX
+worker_processes 1; daemon off; pid $W/nginx/up.pid; error_log $W/nginx/up.err warn;
+events { worker_connections 20000; }
+http { access_log off; server { listen 127.0.0.1:$UP; keepalive_requests 1000000;
+  location / { return 200 "ok\n"; } } }
+NGINX
+cat > "$W/nginx/proxy.conf" <<NGINX
+worker_processes 1; daemon off; pid $W/nginx/px.pid; error_log $W/nginx/px.err warn;
+events { worker_connections 20000; }
+http { access_log off; upstream up { server 127.0.0.1:$UP; keepalive 64; }
+  server { listen 127.0.0.1:$NGX; keepalive_requests 1000000;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+NGINX
+taskset -c 1 nginx -c "$W/nginx/upstream.conf" -p "$W/nginx" & PIDS+=($!)
+taskset -c 0 nginx -c "$W/nginx/proxy.conf" -p "$W/nginx" & PIDS+=($!)
+
+# issuer + gateway
+cat > "$W/gatepass.yaml" <<YAML
+issuer: { url: "http://127.0.0.1:$ISS", audience: [bench], listen: "127.0.0.1:$ISS" }
+keys: { store: "file:keys", algorithm: RS256 }
+gateway:
+  listen: 127.0.0.1:$GW
+  threads: 1
+  access_log: false
+  limits: { max_connections: 20000 }
+  authorizers:
+    jwt: { issuer_url: "http://127.0.0.1:$ISS", audience: [bench] }
+  routes:
+    - { method: GET, path: "/{proxy+}", authorizer: jwt, scopes: [USER], upstream: "http://127.0.0.1:$UP" }
+YAML
+ulimit -n 65536 || true
+taskset -c 0 "$BIN" --config "$W/gatepass.yaml" serve > "$W/serve.log" 2>&1 & PIDS+=($!)
+GP_PID=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$GW/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$GW/readyz" >/dev/null || { echo "gateway not ready"; cat "$W/serve.log"; exit 1; }
+
+echo "issuing 10000 tokens…" >&2
+"$BIN" --config "$W/gatepass.yaml" token issue --sub bench --scope "USER" --count 10000 > "$W/tokens.txt" 2>/dev/null
+TOKEN=$(head -1 "$W/tokens.txt")
+cat > "$W/pool.lua" <<'LUA'
+local tokens = {}
+for line in io.lines(os.getenv("TOKENS")) do tokens[#tokens + 1] = line end
+local i = 0
+request = function()
+  i = i % #tokens + 1
+  return wrk.format("GET", "/bench/x", { ["Authorization"] = "Bearer " .. tokens[i] })
+end
+LUA
+
+run() {  # name url [wrk args…] → "req/s p50 p99"
+  local name=$1 url=$2; shift 2
+  local out
+  out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$@" "$url" 2>&1)
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  local non2xx
+  non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
+  printf '%-44s %10s req/s   p50 %-9s p99 %-9s %s\n' "$name" "$rps" "$p50" "$p99" "${non2xx:+non-2xx: $non2xx}"
+  echo "$rps $p50 $p99" > "$W/$name.res"
+}
+to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us/,"",v); print v/1000 } else if (v ~ /ms$/) { sub(/ms/,"",v); print v } else { sub(/s$/,"",v); print v*1000 } }'; }
+
+echo
+echo "== gateway benchmark: ${SECS}s per run, $CONNS connections, component on core 0, wrk on core 1"
+run a_direct "http://127.0.0.1:$UP/bench/x"
+run b_nginx "http://127.0.0.1:$NGX/bench/x"
+run c_gatepass_same_token "http://127.0.0.1:$GW/bench/x" -H "Authorization: Bearer $TOKEN"
+TOKENS="$W/tokens.txt" run d_gatepass_token_pool "http://127.0.0.1:$GW/bench/x" -s "$W/pool.lua"
+run e_gatepass_invalid "http://127.0.0.1:$GW/bench/x" -H "Authorization: Bearer ${TOKEN%??????}AAAAAA"
+
+VERIFY=$(taskset -c 0 openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048/ {print $7}')
+read -r b_rps b_p50 b_p99 < "$W/b_nginx.res"
+read -r c_rps c_p50 c_p99 < "$W/c_gatepass_same_token.res"
+read -r d_rps _ _ < "$W/d_gatepass_token_pool.res"
+echo
+awk -v b="$b_rps" -v c="$c_rps" -v d="$d_rps" -v v="$VERIFY" \
+    -v cp="$(to_ms "$c_p99")" -v bp="$(to_ms "$b_p99")" 'BEGIN {
+  printf "c/b (same token vs nginx)          %.2f   (target >= 1.0)\n", c/b
+  printf "d/b (token pool vs nginx)          %.2f\n", d/b
+  printf "d / rsa2048 verify floor (%.0f/s)  %.2f   (target >= 0.8)\n", v, d/v
+  printf "p99 c / p99 nginx                  %.2f   (target <= 1.2)\n", cp/bp
+}'
+
+# RSS with 10,000 idle keep-alive connections
+python3 - "$GW" "$GP_PID" <<'PY'
+import socket, sys, time, resource
+port, pid = int(sys.argv[1]), sys.argv[2]
+resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
+def rss():
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS"): return int(line.split()[1]) / 1024
+before = rss()
+socks = []
+for i in range(10000):
+    s = socket.create_connection(("127.0.0.1", port))
+    socks.append(s)
+time.sleep(1.5)
+after = rss()
+print(f"RSS idle: {before:.1f} MB; with 10,000 idle keep-alive connections: {after:.1f} MB (target <= 64 MB)")
+for s in socks: s.close()
+PY

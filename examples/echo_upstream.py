@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""A tiny upstream for demos and tests: answers every request with JSON describing what it
+received (method, path, the X-Gatepass-* claim headers), so you can see what the gateway
+forwards. Usage: echo_upstream.py PORT  (binds 127.0.0.1)."""
+import json
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Echo(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        out = json.dumps({
+            "method": self.command,
+            "path": self.path,
+            "sub": self.headers.get("X-Gatepass-Sub"),
+            "scopes": self.headers.get("X-Gatepass-Scopes"),
+            "forwarded_for": self.headers.get("X-Forwarded-For"),
+            "body_bytes": len(body),
+        }).encode() + b"\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+if __name__ == "__main__":
+    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Echo).serve_forever()

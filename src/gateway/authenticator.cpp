@@ -1,0 +1,179 @@
+#include "gateway/authenticator.h"
+
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
+#include "common/base64url.h"
+#include "gateway/errc.h"
+#include "gateway/jwks_cache.h"
+#include "jose/errc.h"
+
+namespace gatepass::gateway {
+
+namespace json = boost::json;
+
+namespace {
+
+bool istarts_with(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
+      return false;
+  return true;
+}
+
+std::string value_text(const json::value& v) {
+  if (const auto* s = v.if_string()) return std::string(*s);
+  if (const auto* a = v.if_array()) {
+    std::string out;
+    for (const auto& e : *a) out += (out.empty() ? "" : ",") + value_text(e);
+    return out;
+  }
+  return json::serialize(v);
+}
+
+// Header values must not carry CR/LF/NUL from a claim (header injection).
+std::string header_safe(std::string s) {
+  std::erase_if(s, [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+  return s;
+}
+
+}  // namespace
+
+bool scopes_satisfied(const std::vector<std::string>& granted, const route_config& route) {
+  if (route.scopes.empty()) return true;
+  auto has = [&](const std::string& s) { return std::binary_search(granted.begin(), granted.end(), s); };
+  return route.scopes_all ? std::all_of(route.scopes.begin(), route.scopes.end(), has)
+                          : std::any_of(route.scopes.begin(), route.scopes.end(), has);
+}
+
+std::vector<std::pair<std::string, std::string>> claim_headers(const json::object& claims,
+                                                               const std::vector<std::string>& scopes,
+                                                               const authorizer_config& cfg) {
+  std::vector<std::pair<std::string, std::string>> h;
+  if (auto it = claims.find("sub"); it != claims.end() && it->value().is_string())
+    h.emplace_back("X-Gatepass-Sub", header_safe(std::string(it->value().get_string())));
+  std::string sc;
+  for (const auto& s : scopes) sc += (sc.empty() ? "" : " ") + s;
+  h.emplace_back("X-Gatepass-Scopes", header_safe(sc));
+  h.emplace_back("X-Gatepass-Claims", base64url_encode(json::serialize(claims)));
+  for (const auto& [header, path] : cfg.claims_to_headers) {
+    const json::value* v = nullptr;
+    const json::object* o = &claims;
+    std::string_view rest = path;
+    while (o != nullptr) {
+      const auto dot = rest.find('.');
+      auto it = o->find(rest.substr(0, dot));
+      if (it == o->end()) break;
+      if (dot == std::string_view::npos) {
+        v = &it->value();
+        break;
+      }
+      o = it->value().if_object();
+      rest = rest.substr(dot + 1);
+    }
+    // a claim whose name itself contains dots (e.g. a URL) is looked up whole as well
+    if (v == nullptr)
+      if (auto it = claims.find(path); it != claims.end()) v = &it->value();
+    if (v != nullptr) h.emplace_back(header, header_safe(value_text(*v)));
+  }
+  return h;
+}
+
+authenticator::authenticator(authorizer_config cfg, std::shared_ptr<jwks_cache> jwks,
+                             std::size_t cache_entries, std::size_t max_token_bytes)
+    : cfg_(std::move(cfg)), jwks_(std::move(jwks)), cache_(cache_entries) {
+  opt_.limits.max_token_size = max_token_bytes;
+  opt_.claims.issuer = cfg_.issuer_url;
+  opt_.claims.audiences = cfg_.audience;
+  opt_.claims.leeway = cfg_.leeway;
+  if (!cfg_.typ.empty()) opt_.claims.typ = cfg_.typ;
+  for (const auto& a : cfg_.algorithms)
+    if (auto parsed = jose::alg_from_string(a)) opt_.algorithms.push_back(*parsed);
+  if (cfg_.identity_source.rfind("$request.querystring.", 0) == 0) {
+    from_header_ = false;
+    source_name_ = cfg_.identity_source.substr(21);
+  } else {
+    source_name_ = cfg_.identity_source.substr(16);
+  }
+}
+
+result<std::string_view> authenticator::extract(const token_sources& src) const {
+  const auto& values = from_header_ ? src.header_values : src.query_values;
+  if (values.empty()) return errc::token_missing;
+  if (values.size() > 1 || src.other_location) return errc::token_multiple;
+  std::string_view v = values.front();
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  if (istarts_with(v, "Bearer") && (v.size() == 6 || v[6] == ' ')) {
+    v.remove_prefix(6);
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+  } else if (v.find(' ') != std::string_view::npos) {
+    return errc::token_bad_scheme;  // "Basic …", "DPoP …"
+  }
+  if (v.empty()) return errc::token_missing;
+  return v;
+}
+
+decision authenticator::decide(std::string_view token, const jose::key_set& keys,
+                               const jose::verify_options& opt, const authorizer_config& cfg,
+                               const route_config& route, std::int64_t now,
+                               std::shared_ptr<const verified_entry>* built) {
+  decision d;
+  auto v = jose::verify_jwt(token, keys, opt, now);
+  if (!v) {
+    d.status = 401;
+    d.reason = v.error();
+    return d;
+  }
+  auto e = std::make_shared<verified_entry>();
+  e->kid = v->kid;
+  const auto exp = v->claims.find("exp");
+  e->valid_until = (exp->value().is_double() ? exp->value().get_double()
+                                             : static_cast<double>(exp->value().to_number<std::int64_t>())) +
+                   static_cast<double>(opt.claims.leeway);
+  e->headers = claim_headers(v->claims, v->scopes, cfg);
+  e->scopes = std::move(v->scopes);
+  d.token = e;
+  if (built != nullptr) *built = e;
+  if (!scopes_satisfied(e->scopes, route)) {
+    d.status = 403;
+    d.reason = errc::scope_insufficient;
+    return d;
+  }
+  d.status = 200;
+  return d;
+}
+
+decision authenticator::authorize(std::string_view token, const route_config& route,
+                                  std::int64_t now) const {
+  auto keys = jwks_->keys();
+  if (!keys) {
+    decision d;
+    d.reason = errc::jwks_unavailable;
+    return d;
+  }
+  const auto digest = digest_token(token);
+  if (auto hit = cache_.find(digest, now); hit && keys->select(std::string_view(hit->kid))) {
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    decision d;
+    d.cache_hit = true;
+    d.token = hit;
+    if (scopes_satisfied(hit->scopes, route)) {
+      d.status = 200;
+    } else {
+      d.status = 403;
+      d.reason = errc::scope_insufficient;
+    }
+    return d;
+  }
+  misses_.fetch_add(1, std::memory_order_relaxed);
+  std::shared_ptr<const verified_entry> built;
+  auto d = decide(token, *keys, opt_, cfg_, route, now, &built);
+  if (built) cache_.insert(digest, built, now);
+  if (d.reason == jose::errc::kid_unknown) jwks_->on_unknown_kid();
+  return d;
+}
+
+}  // namespace gatepass::gateway

@@ -1,0 +1,80 @@
+// The gateway's listener: one event loop per core (SO_REUSEPORT acceptors), sessions that
+// match a route, authorize, and stream the request and response through a pooled keep-alive
+// upstream connection; the forward-auth endpoint; /healthz /readyz /metrics. The routing and
+// authorization state is an immutable snapshot swapped whole on SIGHUP.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "gateway/authenticator.h"
+#include "gateway/config.h"
+#include "gateway/route_matcher.h"
+#include "gateway/stats.h"
+#include "net/http_types.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace gatepass::gateway {
+
+class jwks_cache;
+
+struct upstream_target {
+  std::string host;
+  std::string port;
+  std::string base_path;  // prefix added before the request path ("" or "/base")
+  std::string host_header;
+  bool tls = false;
+};
+
+/// Everything a request needs, built once from the config.
+struct gateway_state {
+  gateway_config cfg;
+  route_matcher matcher{{}};
+  std::vector<std::shared_ptr<authenticator>> route_auth;  // per route; nullptr = public
+  std::vector<std::shared_ptr<authenticator>> authenticators;
+  std::vector<upstream_target> upstreams;                  // per route
+  std::vector<std::string> route_labels;                   // "GET /a/{proxy+}"
+  std::shared_ptr<stats> counters;
+  bool ready() const;
+};
+
+/// JWKS caches by issuer_url, kept across reloads so a SIGHUP does not refetch.
+using jwks_caches = std::map<std::string, std::shared_ptr<jwks_cache>>;
+
+/// Builds the state; starts a jwks_cache (on `ioc`) for each issuer not in `caches`.
+std::shared_ptr<const gateway_state> build_state(const gateway_config& cfg,
+                                                 boost::asio::io_context& ioc, jwks_caches& caches);
+
+/// /healthz, /readyz, /metrics as a pure handler (nullopt for other paths).
+std::optional<net::http_response> admin_response(const gateway_state& s, std::string_view path);
+
+class gateway_server {
+ public:
+  /// Binds cfg.listen once per loop (SO_REUSEPORT). Throws std::runtime_error on failure.
+  gateway_server(std::vector<boost::asio::io_context*> loops, std::shared_ptr<const gateway_state> state);
+  ~gateway_server();
+  gateway_server(const gateway_server&) = delete;
+  gateway_server& operator=(const gateway_server&) = delete;
+
+  unsigned short port() const noexcept;
+  void set_state(std::shared_ptr<const gateway_state> state);
+  /// Stops accepting; idle connections close, requests in flight finish.
+  void stop();
+  std::int64_t connections() const noexcept;
+
+  struct impl;
+
+ private:
+  std::shared_ptr<impl> impl_;
+};
+
+/// Drops this thread's pooled upstream connections (call on each loop thread before exit).
+void clear_upstream_pool();
+
+}  // namespace gatepass::gateway

@@ -1,0 +1,162 @@
+// The authorizer's pure core: token extraction, every reason → status, scopes any/all, claim
+// headers, and the verified-token cache's bounds.
+#include "gateway/authenticator.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "common/base64url.h"
+#include "gateway/errc.h"
+#include "gateway/token_cache.h"
+#include "jose/errc.h"
+#include "keys/key_generator.h"
+
+namespace gatepass::gateway {
+namespace {
+
+namespace json = boost::json;
+constexpr std::int64_t now = 1'800'000'000;
+
+struct keys_fixture {
+  jose::jwk key = *keys::generate_key(jose::alg::es256, 2048, "k1");
+  jose::jwk other = *keys::generate_key(jose::alg::es256, 2048, "k1");
+  jose::key_set set = jose::key_set::from_keys({key});
+  authorizer_config cfg;
+  jose::verify_options opt;
+  keys_fixture() {
+    cfg.name = "jwt";
+    cfg.issuer_url = "https://issuer.test";
+    cfg.audience = {"api"};
+    cfg.claims_to_headers = {{"X-Tenant", "org.id"}, {"X-Roles", "roles"}, {"X-Url-Claim", "https://x.test/email"}};
+    opt.claims.issuer = cfg.issuer_url;
+    opt.claims.audiences = cfg.audience;
+  }
+  std::string token(json::object claims, const jose::jwk* k = nullptr) const {
+    json::object h;
+    h["typ"] = "at+jwt";
+    return *jose::sign_compact(k ? *k : key, json::serialize(claims), h);
+  }
+  json::object claims(std::string scope = "USER", std::int64_t exp = now + 600) const {
+    json::object c;
+    c["iss"] = "https://issuer.test";
+    c["aud"] = "api";
+    c["sub"] = "alice";
+    c["exp"] = exp;
+    c["scope"] = scope;
+    return c;
+  }
+};
+
+const keys_fixture& fx() {
+  static keys_fixture f;
+  return f;
+}
+
+route_config route(std::vector<std::string> scopes, bool all = false) {
+  route_config r;
+  r.method = "GET";
+  r.path = "/x";
+  r.authorizer = "jwt";
+  r.scopes = std::move(scopes);
+  r.scopes_all = all;
+  return r;
+}
+
+TEST(Authenticator, DecisionTable) {
+  auto c = fx().claims();
+  auto wrong_iss = c;
+  wrong_iss["iss"] = "https://evil.test";
+  auto wrong_aud = c;
+  wrong_aud["aud"] = "other";
+  struct row {
+    const char* name;
+    std::string token;
+    route_config route;
+    unsigned status;
+    std::error_code reason;
+  };
+  const std::vector<row> rows{
+      {"valid, scope any", fx().token(c), route({"USER"}), 200, {}},
+      {"valid, no scopes needed", fx().token(c), route({}), 200, {}},
+      {"scope missing", fx().token(c), route({"ADMIN"}), 403, errc::scope_insufficient},
+      {"one of two (any)", fx().token(fx().claims("USER")), route({"ADMIN", "USER"}), 200, {}},
+      {"one of two (all)", fx().token(fx().claims("USER")), route({"ADMIN", "USER"}, true), 403, errc::scope_insufficient},
+      {"both (all)", fx().token(fx().claims("ADMIN USER")), route({"ADMIN", "USER"}, true), 200, {}},
+      {"expired without the scope is 401", fx().token(fx().claims("USER", now - 3600)), route({"ADMIN"}), 401, jose::errc::expired},
+      {"wrong issuer", fx().token(wrong_iss), route({}), 401, jose::errc::iss_mismatch},
+      {"wrong audience", fx().token(wrong_aud), route({}), 401, jose::errc::aud_mismatch},
+      {"other key, same kid", fx().token(c, &fx().other), route({}), 401, jose::errc::signature_invalid},
+      {"garbage", "not-a-token", route({}), 401, jose::errc::token_malformed},
+  };
+  for (const auto& r : rows) {
+    auto d = authenticator::decide(r.token, fx().set, fx().opt, fx().cfg, r.route, now);
+    EXPECT_EQ(d.status, r.status) << r.name;
+    EXPECT_EQ(d.reason, r.reason) << r.name << ": " << d.reason.message();
+  }
+}
+
+TEST(Authenticator, ExtractionRules) {
+  authorizer_config hdr;
+  hdr.issuer_url = "https://i";
+  authenticator a(hdr, nullptr, 16, 16384);
+  auto ex = [&](std::vector<std::string_view> h, std::vector<std::string_view> q = {}, bool other = false) {
+    return a.extract(token_sources{std::move(h), std::move(q), other});
+  };
+  EXPECT_EQ(*ex({"Bearer abc.def.ghi"}), "abc.def.ghi");
+  EXPECT_EQ(*ex({"bearer abc.def.ghi"}), "abc.def.ghi");
+  EXPECT_EQ(*ex({"abc.def.ghi"}), "abc.def.ghi");  // the prefix is optional, as AWS
+  EXPECT_EQ(ex({}).error(), errc::token_missing);
+  EXPECT_EQ(ex({"Bearer "}).error(), errc::token_missing);
+  EXPECT_EQ(ex({"Basic dXNlcjpwYXNz"}).error(), errc::token_bad_scheme);
+  EXPECT_EQ(ex({"Bearer a", "Bearer b"}).error(), errc::token_multiple);
+  EXPECT_EQ(ex({"Bearer a"}, {}, true).error(), errc::token_multiple);
+
+  authorizer_config q = hdr;
+  q.identity_source = "$request.querystring.token";
+  authenticator aq(q, nullptr, 16, 16384);
+  EXPECT_FALSE(aq.from_header());
+  EXPECT_EQ(aq.source_name(), "token");
+  EXPECT_EQ(*aq.extract(token_sources{{}, {"abc"}, false}), "abc");
+  EXPECT_EQ(aq.extract(token_sources{{}, {"abc"}, true}).error(), errc::token_multiple);
+}
+
+TEST(Authenticator, ClaimHeadersMapNestedPathsArraysAndStripControlCharacters) {
+  auto c = fx().claims("USER ADMIN");
+  json::object org;
+  org["id"] = "acme";
+  c["org"] = org;
+  c["roles"] = json::array{"a", "b"};
+  c["https://x.test/email"] = "a@x.test";
+  c["sub"] = "alice\r\nX-Injected: 1";
+  auto h = claim_headers(c, {"ADMIN", "USER"}, fx().cfg);
+  std::map<std::string, std::string> m(h.begin(), h.end());
+  EXPECT_EQ(m["X-Gatepass-Sub"], "aliceX-Injected: 1");
+  EXPECT_EQ(m["X-Gatepass-Scopes"], "ADMIN USER");
+  EXPECT_EQ(m["X-Tenant"], "acme");
+  EXPECT_EQ(m["X-Roles"], "a,b");
+  EXPECT_EQ(m["X-Url-Claim"], "a@x.test");
+  auto decoded = base64url_decode(m["X-Gatepass-Claims"]);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(json::parse(*decoded).as_object().at("org").as_object().at("id").as_string(), "acme");
+}
+
+TEST(TokenCache, HitsUntilValidUntilAndStaysBounded) {
+  token_cache cache(160);
+  auto e = std::make_shared<verified_entry>();
+  e->kid = "k";
+  e->valid_until = now + 10;
+  const auto d = digest_token("t1");
+  cache.insert(d, e, now);
+  EXPECT_NE(cache.find(d, now), nullptr);
+  EXPECT_NE(cache.find(d, now + 9), nullptr);
+  EXPECT_EQ(cache.find(d, now + 10), nullptr);
+  EXPECT_EQ(cache.find(digest_token("t2"), now), nullptr);
+  for (int i = 0; i < 10000; ++i) cache.insert(digest_token("tok" + std::to_string(i)), e, now);
+  EXPECT_LE(cache.size(), 160u);
+  EXPECT_NE(digest_token("a"), digest_token("b"));
+}
+
+}  // namespace
+}  // namespace gatepass::gateway

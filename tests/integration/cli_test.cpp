@@ -1,0 +1,292 @@
+// The CLI as a real process: kill -9 in the middle of key rotations, a wrong passphrase,
+// `config check` messages, `init` refusing to overwrite.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+
+#include "integration/setup.h"
+
+namespace gatepass::itest {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Crash test
+
+struct ring_check {
+  std::vector<key_row> rows;
+  std::string problem;  // empty when the invariants hold
+};
+
+// `keys list` works and names exactly one current key.
+ring_check check_ring(const gatepass_home& home) {
+  ring_check c;
+  auto r = home.cmd({"keys", "list"});
+  if (r.exit_code != 0) {
+    c.problem = "keys list: " + describe(r);
+    return c;
+  }
+  c.rows = parse_key_list(r.out);
+  int current = 0;
+  for (const auto& row : c.rows) current += row.state == "current";
+  if (current != 1) c.problem = "expected exactly one current key, got " + std::to_string(current) + ":\n" + r.out;
+  return c;
+}
+
+TEST(KeyStoreCrash, KillNineAtRandomPointsOfARotationLoopLeavesAConsistentStore) {
+  gatepass_home home;
+  std::uint64_t seed = std::random_device{}();
+  if (const char* s = std::getenv("GATEPASS_CRASH_SEED")) seed = std::stoull(s);
+  SCOPED_TRACE("GATEPASS_CRASH_SEED=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+
+  // RSA key generation takes tens of ms, EC a fraction of one: alternate the configured algorithm
+  // so the kills land in key generation as well as in the writes, fsyncs and renames after it.
+  const auto rsa_cfg = read_file(home.config());
+  const auto ec_cfg = replace_once(rsa_cfg, "algorithm: RS256", "algorithm: ES256");
+
+  // The kill comes after a random delay in [0, window]: at least 30 ms, and longer than one whole
+  // rotation on this machine (timed here), so kills land anywhere from process start to after
+  // the commit, and some rotations complete.
+  auto timed_rotation = [&](const std::string& cfg) {
+    write_file(home.config(), cfg);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = home.cmd({"keys", "rotate", "--now"});
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+  };
+  const std::chrono::microseconds windows[2] = {std::max(30000us, timed_rotation(rsa_cfg) * 5 / 4),
+                                                std::max(30000us, timed_rotation(ec_cfg) * 5 / 4)};
+
+  const int iterations = 60;
+  int killed = 0, completed = 0;
+  for (int i = 0; i < iterations; ++i) {
+    write_file(home.config(), i % 2 == 0 ? rsa_cfg : ec_cfg);
+    std::uniform_int_distribution<std::int64_t> delay_us(0, windows[i % 2].count());
+    process p({gatepass_bin(), "--config", home.config().string(), "keys", "rotate", "--now"}, home.env);
+    std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
+    p.signal(SIGKILL);
+    ASSERT_TRUE(p.wait_for(10s));
+    if (p.term_signal() == SIGKILL) {
+      ++killed;
+    } else {
+      ++completed;
+      ASSERT_EQ(p.exit_code(), 0) << "iteration " << i << ": " << p.err();
+    }
+    // after every crash the store opens with exactly one current key
+    auto c = check_ring(home);
+    ASSERT_EQ(c.problem, "") << "after iteration " << i << " (" << (p.term_signal() ? "killed" : "completed") << ")";
+  }
+  std::cout << "[ crash    ] " << killed << " of " << iterations << " rotations killed mid-way, " << completed
+            << " completed; kill windows RS256 " << windows[0].count() / 1000 << " ms, ES256 "
+            << windows[1].count() / 1000 << " ms (seed " << seed << ")\n";
+  EXPECT_GE(killed, iterations / 4) << "the kills hardly ever landed: the test proves little";
+  EXPECT_GE(completed, 1) << "no rotation ever completed: the kills never reached the commit";
+
+  // A clean rotation afterwards still works (no lock or temp file left in the way).
+  write_file(home.config(), rsa_cfg);
+  auto rot = home.cmd({"keys", "rotate", "--now"});
+  ASSERT_EQ(rot.exit_code, 0) << describe(rot);
+
+  auto c = check_ring(home);
+  ASSERT_EQ(c.problem, "");
+
+  // Every key the ring names is a real, complete file: never a temp file, and it opens with the
+  // passphrase in plain OpenSSL (an encrypted PKCS#8 PEM), 0600.
+  std::set<std::string> named;
+  for (const auto& row : c.rows) {
+    EXPECT_EQ(row.kid.find(".tmp"), std::string::npos) << row.kid;
+    if (row.state == "retired") continue;
+    const auto file = home.keys() / (row.kid + ".key.pem");
+    named.insert(file.filename().string());
+    ASSERT_TRUE(fs::exists(file)) << file;
+    EXPECT_EQ(fs::status(file).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write) << file;
+    EXPECT_NE(read_file(file).find("-----BEGIN ENCRYPTED PRIVATE KEY-----"), std::string::npos) << file;
+    auto o = run({"/usr/bin/env", "openssl", "pkey", "-in", file.string(), "-passin", "env:GATEPASS_PASSPHRASE",
+                  "-noout"},
+                 home.env);
+    EXPECT_EQ(o.exit_code, 0) << row.kid << ": " << describe(o);
+  }
+  int temp_left = 0, orphans = 0;
+  for (const auto& e : fs::directory_iterator(home.keys())) {
+    const auto name = e.path().filename().string();
+    if (name.find(".tmp") != std::string::npos) {
+      ++temp_left;
+      EXPECT_EQ(named.count(name), 0u) << "a temp file is named in the ring: " << name;
+    } else if (name.ends_with(".key.pem")) {
+      bool in_ring = false;
+      for (const auto& row : c.rows) in_ring = in_ring || name == row.kid + ".key.pem";
+      orphans += !in_ring;
+    }
+  }
+  // evidence of where the kills landed: temp files and key files written before the ring named them
+  std::cout << "[ crash    ] left behind: " << temp_left << " temp file(s), " << orphans
+            << " orphan key file(s) (ignored by the store)\n";
+  // keyring.json itself is whole JSON (atomic rename, never a torn write)
+  EXPECT_NO_THROW(json::parse(read_file(home.keys() / "keyring.json")));
+
+  // Every published key loads: the JWKS holds next + current + previous, and a token signed by
+  // the current key verifies against it.
+  const auto pub = home.dir.path() / "public";
+  auto p = home.cmd({"publish", "--out", pub.string()});
+  ASSERT_EQ(p.exit_code, 0) << describe(p);
+  const auto jwks_file = pub / ".well-known" / "jwks.json";
+  const auto published = kids_in_jwks(read_file(jwks_file));
+  for (const auto& row : c.rows) {
+    if (row.state != "retired") {
+      EXPECT_TRUE(contains(published, row.kid)) << row.kid << " (" << row.state << ")";
+    }
+  }
+  auto t = home.cmd({"token", "issue", "--sub", "alice", "--scope", "USER ADMIN"});
+  ASSERT_EQ(t.exit_code, 0) << describe(t);
+  const auto token = trim(t.out);
+  auto v = gp({"token", "verify", token, "--jwks", jwks_file.string(), "--issuer", home.issuer, "--audience",
+               home.audience});
+  EXPECT_EQ(v.exit_code, 0) << describe(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wrong passphrase
+
+TEST(WrongPassphrase, ListIssueAndRotateExit2WithAClearMessageAndChangeNothing) {
+  gatepass_home home;
+  auto gen = home.cmd({"keys", "generate"});  // a next key too, so more than one file is at stake
+  ASSERT_EQ(gen.exit_code, 0) << describe(gen);
+  const auto before = snapshot_tree(home.dir.path());
+
+  const std::vector<std::string> wrong{"GATEPASS_PASSPHRASE=not the passphrase"};
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"keys", "list"},
+           {"token", "issue", "--sub", "alice", "--scope", "USER"},
+           {"keys", "rotate", "--now"},
+           {"keys", "generate"},
+           {"publish", "--out", (home.dir.path() / "out").string()}}) {
+    auto r = home.cmd(args, wrong);
+    SCOPED_TRACE(args[0] + " " + args[1]);
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    EXPECT_NE(r.err.find("wrong passphrase"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out.find("eyJ"), std::string::npos) << "a token was printed: " << r.out;
+  }
+  // passphrase variable missing altogether: exit 2 naming it
+  auto unset = home.cmd({"keys", "list"}, {"GATEPASS_PASSPHRASE"});
+  EXPECT_EQ(unset.exit_code, 2) << describe(unset);
+  EXPECT_NE(unset.err.find("GATEPASS_PASSPHRASE"), std::string::npos) << unset.err;
+
+  const auto after = snapshot_tree(home.dir.path());
+  EXPECT_EQ(after.size(), before.size());
+  for (const auto& [name, bytes] : before) {
+    auto it = after.find(name);
+    ASSERT_NE(it, after.end()) << name << " disappeared";
+    EXPECT_TRUE(it->second == bytes) << name << " changed";
+  }
+  for (const auto& [name, bytes] : after) EXPECT_TRUE(before.count(name)) << name << " appeared";
+
+  // and the right passphrase still opens everything
+  auto ok = home.cmd({"keys", "list"});
+  EXPECT_EQ(ok.exit_code, 0) << describe(ok);
+  EXPECT_EQ(parse_key_list(ok.out).size(), 2u) << ok.out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// config check
+
+TEST(ConfigCheck, ReportsEveryMistakeWithFileLineAndField) {
+  temp_dir dir;
+  const auto cfg = dir / "gatepass.yaml";
+  write_file(cfg,
+             "issuer:\n"                              // 1
+             "  url: https://auth.example.test\n"     // 2
+             "  audience: [orders-api]\n"             // 3
+             "  token_ttl: 1h\n"                      // 4
+             "  listen: 127.0.0.1:0\n"                // 5
+             "  colour: blue\n"                       // 6  unknown field
+             "keys:\n"                                // 7
+             "  store: file:keys\n"                   // 8
+             "  algorithm: HS256\n"                   // 9  not an asymmetric algorithm
+             "  rotate_every: thirty days\n");        // 10 bad duration
+  auto r = gp({"--config", cfg.string(), "config", "check"}, {"GATEPASS_CONFIG"});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_EQ(r.out.find("OK"), std::string::npos) << r.out;
+  const auto path = cfg.string();
+  for (const auto& [line, field] : std::vector<std::pair<int, std::string>>{
+           {6, "issuer.colour"}, {9, "keys.algorithm"}, {10, "keys.rotate_every"}}) {
+    const auto prefix = path + ":" + std::to_string(line) + ": " + field + ":";
+    EXPECT_NE(r.err.find(prefix), std::string::npos) << "no line starting " << prefix << " in:\n" << r.err;
+  }
+  // every line of the report names the file and a line
+  std::istringstream ss(r.err);
+  int lines = 0;
+  for (std::string l; std::getline(ss, l);) {
+    if (l.empty()) continue;
+    ++lines;
+    EXPECT_EQ(l.rfind(path + ":", 0), 0u) << l;
+  }
+  EXPECT_GE(lines, 3);
+
+  // the same file fixed passes
+  write_file(cfg,
+             "issuer:\n"
+             "  url: https://auth.example.test\n"
+             "  audience: [orders-api]\n"
+             "  token_ttl: 1h\n"
+             "  listen: 127.0.0.1:0\n"
+             "keys:\n"
+             "  store: file:keys\n"
+             "  algorithm: ES256\n"
+             "  rotate_every: 30d\n");
+  auto ok = gp({"--config", cfg.string(), "config", "check"}, {"GATEPASS_CONFIG"});
+  EXPECT_EQ(ok.exit_code, 0) << describe(ok);
+}
+
+// ---------------------------------------------------------------------------------------------
+// init
+
+TEST(Init, RefusesToOverwriteWithoutForce) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  auto first = gp({"init", "--dir", dir.path().string(), "--issuer", "https://a.example.test"}, env);
+  ASSERT_EQ(first.exit_code, 0) << describe(first);
+  write_file(dir / "gatepass.yaml", read_file(dir / "gatepass.yaml") + "# my edits\n");
+  const auto before = snapshot_tree(dir.path());
+
+  auto again = gp({"init", "--dir", dir.path().string(), "--issuer", "https://b.example.test"}, env);
+  EXPECT_EQ(again.exit_code, 2) << describe(again);
+  EXPECT_NE(again.err.find("--force"), std::string::npos) << again.err;
+  EXPECT_TRUE(snapshot_tree(dir.path()) == before) << "init without --force changed files";
+
+  auto forced = gp({"init", "--dir", dir.path().string(), "--issuer", "https://b.example.test", "--force"}, env);
+  EXPECT_EQ(forced.exit_code, 0) << describe(forced);
+  const auto text = read_file(dir / "gatepass.yaml");
+  EXPECT_NE(text.find("https://b.example.test"), std::string::npos);
+  EXPECT_EQ(text.find("# my edits"), std::string::npos);
+  // the keys already there are kept, not replaced
+  EXPECT_TRUE(read_file(dir / "keys" / "keyring.json") == before.at("keys/keyring.json"));
+}
+
+}  // namespace
+}  // namespace gatepass::itest
+
+namespace gatepass::itest {
+namespace {
+
+TEST(Init, WithoutAPassphraseWorksAndWarns) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE", "GATEPASS_CONFIG"};
+  auto init = gp({"init", "--dir", dir.path().string(), "--issuer", "https://a.example.test", "--audience", "api"}, env);
+  ASSERT_EQ(init.exit_code, 0) << describe(init);
+  EXPECT_NE(init.err.find("WARNING"), std::string::npos) << init.err;
+  const auto cfg = (dir / "gatepass.yaml").string();
+  auto issue = gp({"--config", cfg, "token", "issue", "--sub", "alice"}, env);
+  ASSERT_EQ(issue.exit_code, 0) << describe(issue);
+  EXPECT_NE(issue.err.find("UNENCRYPTED"), std::string::npos) << issue.err;
+  auto list = gp({"--config", cfg, "keys", "list"}, env);
+  ASSERT_EQ(list.exit_code, 0) << describe(list);
+  const auto rows = parse_key_list(list.out);
+  ASSERT_EQ(rows.size(), 1u) << list.out;
+  EXPECT_NE(read_file(dir / "keys" / (rows[0].kid + ".key.pem")).find("-----BEGIN PRIVATE KEY-----"), std::string::npos);
+  // the store folder is private even so
+  EXPECT_EQ(fs::status(dir / "keys").permissions() & fs::perms::all, fs::perms::owner_all);
+}
+
+}  // namespace
+}  // namespace gatepass::itest
