@@ -119,7 +119,6 @@ struct jwks_cache::impl {
                 << " key(s) dropped, first #" << d.index << ": " << d.reason.message() << "\n";
     }
     keys.store(std::make_shared<const jose::key_set>(std::move(*set)));
-    ++owner.stats_.fetch_ok;
     ever_ok = true;
     failures = 0;
     {
@@ -127,10 +126,10 @@ struct jwks_cache::impl {
       last_error.clear();
     }
     schedule(self, jwks_refresh_delay(net::cache_max_age(r->cache_control), opt));
+    ++owner.stats_.fetch_ok;  // last: whoever sees the count sees the state it describes
   }
 
   void fail(const std::shared_ptr<jwks_cache>& self, std::error_code ec) {
-    ++owner.stats_.fetch_failed;
     std::chrono::seconds delay = std::max(opt.retry_after, std::chrono::seconds(1));
     if (!ever_ok) {  // not ready yet: back off from 1 s, doubling, to 30 s
       delay = initial_backoff * (1LL << std::min(failures, 5u));
@@ -145,6 +144,7 @@ struct jwks_cache::impl {
     std::cerr << "gatepass: jwks " << opt.issuer_url << ": fetch failed: " << msg
               << (ever_ok ? " (keeping the last good keys)" : "") << "; retry in " << delay.count() << "s\n";
     schedule(self, delay);
+    ++owner.stats_.fetch_failed;  // last: whoever sees the count sees the state it describes
   }
 
   void schedule(const std::shared_ptr<jwks_cache>& self, std::chrono::seconds delay) {
