@@ -5,6 +5,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <boost/json/object.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
 namespace gatepass::cli {
 
 struct exit_status {
@@ -15,6 +21,11 @@ void add_token_commands(CLI::App& app, exit_status& status);
 /// init, keys, client, token issue, publish, config check (needs the token group first).
 void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config_flag);
 void add_serve_command(CLI::App& app, exit_status& status, std::string& config_flag);
+
+/// Custom claims from --claims-json FILE|- and --claim NAME=VALUE; prints the problem and
+/// returns nullopt when either is malformed.
+std::optional<boost::json::object> custom_claims(const std::string& json_source,
+                                                 const std::vector<std::string>& pairs);
 
 /// Reads a whole file, or stdin for "-"; throws std::runtime_error naming the file.
 std::string read_input(const std::string& path);

@@ -315,22 +315,9 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
         }
         req.ttl = *d;
       }
-      if (!ta->claims_json.empty()) {
-        auto parsed = jose::parse_json_object(read_input(ta->claims_json));
-        if (!parsed) {
-          std::cerr << "gatepass: --claims-json: " << parsed.error().message() << "\n";
-          return 2;
-        }
-        req.extra = std::move(*parsed);
-      }
-      for (const auto& kv : ta->claims) {
-        const auto eq = kv.find('=');
-        if (eq == std::string::npos || eq == 0) {
-          std::cerr << "gatepass: --claim " << kv << ": expected NAME=VALUE\n";
-          return 2;
-        }
-        req.extra[kv.substr(0, eq)] = kv.substr(eq + 1);
-      }
+      auto custom = custom_claims(ta->claims_json, ta->claims);
+      if (!custom) return 2;
+      req.extra = std::move(*custom);
       for (const auto& kv : req.extra)
         if (issuer::is_reserved_claim(kv.key())) {
           std::cerr << "gatepass: custom claim " << std::string(kv.key())

@@ -31,6 +31,28 @@ std::string read_input(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+std::optional<json::object> custom_claims(const std::string& json_source,
+                                          const std::vector<std::string>& pairs) {
+  json::object claims;
+  if (!json_source.empty()) {
+    auto parsed = jose::parse_json_object(read_input(json_source));
+    if (!parsed) {
+      std::cerr << "gatepass: --claims-json " << json_source << ": " << parsed.error().message() << "\n";
+      return std::nullopt;
+    }
+    claims = std::move(*parsed);
+  }
+  for (const auto& kv : pairs) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "gatepass: --claim " << kv << ": expected NAME=VALUE\n";
+      return std::nullopt;
+    }
+    claims[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return claims;
+}
+
 namespace {
 
 std::int64_t wall_now() {
@@ -188,22 +210,9 @@ int run_sign(const sign_args& a) {
   }
   json::object claims;
   try {
-    if (!a.claims_json.empty()) {
-      auto parsed = jose::parse_json_object(read_input(a.claims_json));
-      if (!parsed) {
-        std::cerr << "gatepass: " << a.claims_json << ": " << parsed.error().message() << "\n";
-        return 2;
-      }
-      claims = std::move(*parsed);
-    }
-    for (const auto& kv : a.claims) {
-      const auto eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        std::cerr << "gatepass: --claim " << kv << ": expected NAME=VALUE\n";
-        return 2;
-      }
-      claims[kv.substr(0, eq)] = kv.substr(eq + 1);
-    }
+    auto custom = custom_claims(a.claims_json, a.claims);
+    if (!custom) return 2;
+    claims = std::move(*custom);
     const auto now = wall_now();
     if (!a.issuer.empty()) claims["iss"] = a.issuer;
     if (!a.subject.empty()) claims["sub"] = a.subject;
