@@ -172,7 +172,7 @@ decision authenticator::authorize(std::string_view token, const route_config& ro
   std::shared_ptr<const verified_entry> built;
   auto d = decide(token, *keys, opt_, cfg_, route, now, &built);
   if (built) cache_.insert(digest, built, now);
-  if (d.reason == jose::errc::kid_unknown) jwks_->on_unknown_kid();
+  if (d.reason == jose::errc::kid_unknown) d.refetching = jwks_->on_unknown_kid();
   return d;
 }
 

@@ -33,6 +33,7 @@ struct decision {
   std::error_code reason;
   std::shared_ptr<const verified_entry> token;
   bool cache_hit = false;
+  bool refetching = false;  // kid unknown and a JWKS refetch is running: worth one retry
 };
 
 class authenticator {

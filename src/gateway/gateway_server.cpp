@@ -5,6 +5,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -241,6 +242,7 @@ struct auth_result {
   unsigned status = 200;
   std::error_code reason;
   std::shared_ptr<const verified_entry> token;
+  bool refetching = false;
 };
 
 // Token sources of a request for one authorizer, then the decision.
@@ -269,6 +271,7 @@ auth_result authorize_request(const authenticator& a, const http::header<true, F
   r.status = d.status;
   r.reason = d.reason;
   r.token = std::move(d.token);
+  r.refetching = d.refetching;
   return r;
 }
 
@@ -461,6 +464,17 @@ awaitable<void> gateway_server::impl::session(std::shared_ptr<beast::tcp_stream>
     std::shared_ptr<const verified_entry> token;
     if (const auto& a = st->route_auth[match->index]) {
       auto ar = authorize_request(*a, req, query, route);
+      if (ar.refetching) {
+        // A kid the cached set lacks, and the issuer's JWKS is being refetched (a rotation):
+        // wait for that one shared fetch (bounded by its timeout), then decide again.
+        const auto before = a->jwks()->keys();
+        asio::steady_timer wait(co_await asio::this_coro::executor);
+        for (int i = 0; i < 40 && a->jwks()->keys() == before; ++i) {
+          wait.expires_after(std::chrono::milliseconds(50));
+          co_await wait.async_wait(use_tuple);
+        }
+        if (a->jwks()->keys() != before) ar = authorize_request(*a, req, query, route);
+      }
       if (ar.status != 200) {
         reason = ar.reason;
         log(ar.status, path);

@@ -212,16 +212,18 @@ void jwks_cache::stop() {
 
 std::shared_ptr<const jose::key_set> jwks_cache::keys() const { return impl_->keys.load(); }
 
-void jwks_cache::on_unknown_kid() {
+bool jwks_cache::on_unknown_kid() {
   auto& m = *impl_;
-  if (m.stopped || m.in_flight) return;  // a fetch in flight is shared by every caller
+  if (m.stopped) return false;
+  if (m.in_flight) return true;  // a fetch in flight is shared by every caller
   const auto now = now_ns();
   auto last = m.last_start.load();
   const auto cooldown = std::chrono::duration_cast<std::chrono::nanoseconds>(m.opt.refetch_cooldown).count();
-  if (now - last <= cooldown) return;
+  if (now - last <= cooldown) return false;
   // One caller per cooldown wins the right to start the refetch.
-  if (!m.last_start.compare_exchange_strong(last, now)) return;
+  if (!m.last_start.compare_exchange_strong(last, now)) return true;
   asio::post(m.strand, [self = shared_from_this()] { self->impl_->begin(self, impl::reason::unknown_kid); });
+  return true;
 }
 
 std::string jwks_cache::last_error() const {

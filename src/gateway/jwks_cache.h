@@ -61,7 +61,8 @@ class jwks_cache : public std::enable_shared_from_this<jwks_cache> {
   std::shared_ptr<const jose::key_set> keys() const;
   bool ready() const { return keys() != nullptr; }
   /// A token named a kid the set lacks: refetch unless one ran within the cooldown.
-  void on_unknown_kid();
+  /// Returns true when a refetch is running (started now or shared), so a caller may wait for it.
+  bool on_unknown_kid();
   const jwks_cache_stats& stats() const { return stats_; }
   /// Last fetch error, for logs and /readyz.
   std::string last_error() const;
