@@ -91,8 +91,10 @@ contains "request body streamed to the upstream" '"body_bytes": 300000' "$body"
 # rotation: a token with the new kid is accepted without a restart (one unknown-kid refetch)
 sleep 1.2
 "$BIN" --config "$W/gatepass.yaml" keys rotate --now >/dev/null 2>&1
-sleep 1.5  # the issuer picks up the rotated store within a second
 NEW_T=$("$BIN" --config "$W/gatepass.yaml" token issue --sub alice --scope USER 2>/dev/null)
+NEW_KID=$(python3 -c 'import base64,json,sys; h=sys.argv[1].split(".")[0]; print(json.loads(base64.urlsafe_b64decode(h+"="*(-len(h)%4)))["kid"])' "$NEW_T")
+# the issuer picks up the rotated store by itself (polls once a second); wait until it publishes
+for _ in $(seq 100); do curl -s "http://127.0.0.1:$ISS/.well-known/jwks.json" | grep -q "$NEW_KID" && break; sleep 0.1; done
 # the first request with the new kid waits for the one shared JWKS refetch, then passes
 check "token from the rotated key, first request, no restart" 200 "$(code -H "Authorization: Bearer $NEW_T" "$G/myfunction/protected/user/a")"
 check "token from the old key still valid" 200 "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/a")"
