@@ -54,7 +54,7 @@ gateway:
   routes:
     - { method: GET, path: "/{proxy+}", authorizer: jwt, scopes: [USER], upstream: "http://127.0.0.1:$UP" }
 YAML
-ulimit -n 65536 || true
+ulimit -n "$(ulimit -Hn)" || true
 taskset -c 0 "$BIN" --config "$W/gatepass.yaml" serve > "$W/serve.log" 2>&1 & PIDS+=($!)
 GP_PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$GW/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -113,7 +113,7 @@ awk -v b="$b_rps" -v c="$c_rps" -v d="$d_rps" -v v="$VERIFY" \
 python3 - "$GW" "$GP_PID" <<'PY'
 import socket, sys, time, resource
 port, pid = int(sys.argv[1]), sys.argv[2]
-resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
+_, hard = resource.getrlimit(resource.RLIMIT_NOFILE); resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 def rss():
     for line in open(f"/proc/{pid}/status"):
         if line.startswith("VmRSS"): return int(line.split()[1]) / 1024
