@@ -131,19 +131,19 @@ class category final : public std::error_category {
       case errc::exp_out_of_range:
         return "exp negative, non-finite or beyond year 9999";
       case errc::expired:
-        return "now > exp + leeway";
+        return "the token has expired";
       case errc::nbf_not_numeric:
         return "nbf not a number";
       case errc::nbf_out_of_range:
         return "nbf negative or beyond year 9999";
       case errc::not_yet_valid:
-        return "now < nbf - leeway";
+        return "the token is not valid yet (nbf)";
       case errc::iat_not_numeric:
         return "iat not a number";
       case errc::iat_out_of_range:
         return "iat negative or beyond year 9999";
       case errc::iat_in_future:
-        return "iat > now + leeway";
+        return "the token was issued in the future (iat)";
       case errc::iss_missing:
         return "issuer configured, iss absent";
       case errc::iss_not_string:

@@ -74,7 +74,7 @@ enum class errc {
   exp_missing,            // exp required but absent
   exp_not_numeric,        // exp not a number
   exp_out_of_range,       // exp negative, non-finite or beyond year 9999
-  expired,                // now > exp + leeway
+  expired,                // now >= exp + leeway
   nbf_not_numeric,        // nbf not a number
   nbf_out_of_range,       // nbf negative or beyond year 9999
   not_yet_valid,          // now < nbf - leeway
