@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "common/duration.h"
+#include "common/form_decode.h"
 #include "gateway/errc.h"
 #include "gateway/jwks_cache.h"
 #include "issuer/config.h"
@@ -206,19 +207,6 @@ bool is_hop_by_hop(std::string_view name) {
   return false;
 }
 
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i] == '+' ? ' ' : s[i]);
-    }
-  }
-  return out;
-}
 
 std::vector<std::string> query_values(std::string_view query, std::string_view name) {
   std::vector<std::string> out;
@@ -228,7 +216,7 @@ std::vector<std::string> query_values(std::string_view query, std::string_view n
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     const auto eq = part.find('=');
     if (part.substr(0, eq) == name)
-      out.push_back(eq == std::string_view::npos ? std::string() : percent_decode(part.substr(eq + 1)));
+      out.push_back(eq == std::string_view::npos ? std::string() : form_decode(part.substr(eq + 1)));
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/form_decode.h"
 #include "issuer/documents.h"
 
 namespace gatepass::issuer {
@@ -51,23 +52,6 @@ bool base64_std_decode(std::string_view in, std::string& out) {
     if (d >= 0) out.push_back(static_cast<char>(((c & 3) << 6) | d));
   }
   return true;
-}
-
-// application/x-www-form-urlencoded: '+' is a space (the HTML form rule RFC 6749 relies on).
-std::string form_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out.push_back(' ');
-    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
 }
 
 }  // namespace

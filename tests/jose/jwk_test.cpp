@@ -28,6 +28,8 @@
 namespace gatepass::jose {
 namespace {
 
+using test::roca_modulus_b64;
+
 namespace json = boost::json;
 using test::describe;
 using test::private_key;
@@ -220,23 +222,6 @@ TEST(Jwk, AcceptsKeyOpsWithVerifyAndOctWhenAllowed) {
 
 // ---- bad keys ----------------------------------------------------------------------------
 
-/// An RSA modulus with the ROCA fingerprint: n ≡ 1 (mod every prime the test uses), 2048 bits.
-std::string roca_modulus_b64() {
-  ossl::bn_ctx_ptr ctx(BN_CTX_new());
-  ossl::bn_ptr m(BN_new()), q(BN_new()), n(BN_new()), top(BN_new());
-  BN_one(m.get());
-  for (unsigned p : {2u,   3u,   5u,   7u,   11u,  13u,  17u,  19u,  23u,  29u,  31u,  37u,  41u,
-                     43u,  47u,  53u,  59u,  61u,  67u,  71u,  73u,  79u,  83u,  89u,  97u,  101u,
-                     103u, 107u, 109u, 113u, 127u, 131u, 137u, 139u, 149u, 151u, 157u, 163u, 167u})
-    BN_mul_word(m.get(), p);
-  BN_set_bit(top.get(), 2047);
-  BN_div(q.get(), nullptr, top.get(), m.get(), ctx.get());
-  BN_add_word(q.get(), 1);
-  BN_mul(n.get(), q.get(), m.get(), ctx.get());
-  BN_add_word(n.get(), 1);
-  if (BN_num_bits(n.get()) != 2048) throw std::runtime_error("roca modulus size");
-  return bn_b64(n.get());
-}
 
 struct bad_key_case {
   std::string name;
