@@ -7,7 +7,8 @@ namespace gatepass::cli {
 
 void warn_if_no_passphrase(const config::file& cfg) {
   static bool warned = false;
-  if (warned || !cfg.keys.passphrase_env.empty() || !cfg.keys.passphrase_file.empty()) return;
+  // a gateway-only config holds no keys
+  if (warned || !cfg.issuer || !cfg.keys.passphrase_env.empty() || !cfg.keys.passphrase_file.empty()) return;
   warned = true;
   std::cerr << "WARNING: no keys.passphrase_env or keys.passphrase_file in " << cfg.path
             << ": private keys are stored UNENCRYPTED.\n";

@@ -1,4 +1,4 @@
-// gatepass init · keys generate|import|rotate|list|retire|prune · client add|list|remove ·
+// gatepass init · keys generate|import|rotate|list|retire|prune|migrate · client add|list|remove ·
 // token issue · publish · config check
 #include <boost/json/serialize.hpp>
 
@@ -131,7 +131,7 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   auto* keys_cmd = app.add_subcommand("keys", "Manage signing keys");
   keys_cmd->require_subcommand(1);
   struct keys_args {
-    std::string kid, file, passphrase_env;
+    std::string kid, file, passphrase_env, from, to;
     bool as_next = false, now = false, current = false;
     std::size_t keep = 0;
   };
@@ -210,6 +210,30 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       auto n = ctx.keys->prune(ka->keep);
       if (!n) return fail("keys prune", n.error());
       std::cout << "deleted " << *n << " retired key(s)\n";
+      return 0;
+    });
+  });
+
+  auto* mig = keys_cmd->add_subcommand(
+      "migrate", "Copy every key and client from one store to another (file:DIR, postgresql://…); idempotent");
+  mig->add_option("--from", ka->from, "Source store URI")->required();
+  mig->add_option("--to", ka->to, "Destination store URI")->required();
+  mig->callback([&status, &config_flag, ka] {
+    status.code = guarded([&] {
+      // both stores use the passphrase the config names (keys.passphrase_env / _file)
+      const auto cfg = config::load(config::resolve_path(config_flag));
+      warn_if_no_passphrase(cfg);
+      const keys::store_options opt{config::passphrase(cfg)};
+      auto from = keys::open_store(ka->from, opt);
+      if (!from) return fail("keys migrate --from " + ka->from, from.error());
+      auto to = keys::open_store(ka->to, opt);
+      if (!to) return fail("keys migrate --to " + ka->to, to.error());
+      auto report = keys::migrate_store(**from, **to);
+      if (!report) return fail("keys migrate", report.error());
+      std::cout << "migrated " << (*from)->describe() << " -> " << (*to)->describe() << ": "
+                << report->keys_copied << " key(s) copied, " << report->keys_updated << " updated, "
+                << report->keys_unchanged << " already there; " << report->clients_copied
+                << " client(s) copied\n";
       return 0;
     });
   });

@@ -5,6 +5,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 
+#include <poll.h>
+
+#include <atomic>
 #include <iostream>
 #include <thread>
 
@@ -21,10 +24,15 @@ namespace asio = boost::asio;
 
 namespace {
 
+// The store's clients plus the config's; null when the store cannot be read (keep the last good).
 std::shared_ptr<const issuer::client_registry> load_clients(context& ctx) {
   std::vector<keys::client_record> all;
-  if (auto stored = ctx.store->load_clients()) all = std::move(*stored);
-  else std::cerr << "gatepass: clients: " << stored.error().message() << "\n";
+  if (auto stored = ctx.store->load_clients()) {
+    all = std::move(*stored);
+  } else {
+    std::cerr << "gatepass: clients: " << stored.error().message() << "\n";
+    return nullptr;
+  }
   for (const auto& c : ctx.cfg.clients)
     all.push_back(keys::client_record{c.id, c.secret_hash, c.scopes, c.audience, 0});
   return std::make_shared<issuer::client_registry>(std::move(all));
@@ -64,7 +72,9 @@ int run_serve(const std::string& config_flag, unsigned threads) {
     seen = (*ring)->version;
     svc = std::make_shared<issuer::issuer_service>(*ctx.cfg.issuer, ctx.keys->settings());
     svc->set_ring(*ring);
-    svc->set_clients(load_clients(ctx));
+    auto clients = load_clients(ctx);
+    if (!clients) return 2;
+    svc->set_clients(std::move(clients));
     issuer_server = std::make_unique<net::http_server>(
         main_loop, ctx.cfg.issuer->listen,
         [svc](const net::http_request& req) { return svc->handle(req, wall_clock()); });
@@ -95,35 +105,53 @@ int run_serve(const std::string& config_flag, unsigned threads) {
     }
   }
 
-  // Once a second: reload keys another process changed; every 30 s: the rotation schedule.
-  // Store errors keep the last good keys in memory.
-  int ticks = 0;
-  asio::steady_timer timer(main_loop);
-  std::function<void()> poll = [&] {
-    timer.expires_after(std::chrono::seconds(1));
-    timer.async_wait([&](const boost::system::error_code& ec) {
-      if (ec) return;
-      ++ticks;
-      if (svc) {
-        if (ticks % 30 == 0)
-          if (auto t = ctx.keys->tick(wall_clock()); !t)
-            std::cerr << "gatepass: rotation failed, will retry: " << t.error().message() << "\n";
-        auto v = ctx.keys->store_version();
-        if (v && *v != seen) {
-          if (auto r = ctx.keys->snapshot()) {
-            seen = (*r)->version;
-            svc->set_ring(*r);
-            std::cout << "key ring reloaded" << std::endl;
-          } else {
-            std::cerr << "gatepass: reload failed, keeping the loaded keys: " << r.error().message() << "\n";
+  // The key store is watched on its own thread, so a slow or unreachable database never stalls a
+  // request: a change another process committed is picked up at once when the store notifies
+  // (PostgreSQL LISTEN/NOTIFY) and within a second by polling otherwise; the rotation schedule
+  // runs every 30 s (5 s after a failure). Store errors keep the last good keys and clients.
+  std::atomic<bool> stopping{false};
+  std::thread store_thread;
+  if (svc) {
+    store_thread = std::thread([&] {
+      using clock = std::chrono::steady_clock;
+      auto next_tick = clock::now() + std::chrono::seconds(30);
+      auto next_poll = clock::now();
+      auto next_clients = clock::now() + std::chrono::seconds(5);
+      while (!stopping.load()) {
+        bool notified = false;
+        if (const int fd = ctx.store->change_fd(); fd >= 0) {
+          pollfd p{fd, POLLIN, 0};
+          if (::poll(&p, 1, 250) > 0) notified = ctx.store->consume_changes();
+        } else {
+          std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+        const auto now = clock::now();
+        if (now >= next_tick) {
+          auto t = ctx.keys->tick(wall_clock());
+          if (!t) std::cerr << "gatepass: rotation failed, will retry in 5 s: " << t.error().message() << "\n";
+          next_tick = now + std::chrono::seconds(t ? 30 : 5);
+          if (t && *t) notified = true;
+        }
+        if (notified || now >= next_poll) {
+          next_poll = now + std::chrono::seconds(1);
+          auto v = ctx.keys->store_version();
+          if (v && *v != seen) {
+            if (auto r = ctx.keys->snapshot()) {
+              seen = (*r)->version;
+              svc->set_ring(*r);
+              std::cout << "key ring reloaded" << std::endl;
+            } else {
+              std::cerr << "gatepass: reload failed, keeping the loaded keys: " << r.error().message() << "\n";
+            }
           }
         }
-        if (ticks % 5 == 0) svc->set_clients(load_clients(ctx));
+        if (now >= next_clients) {
+          next_clients = now + std::chrono::seconds(5);
+          if (auto c = load_clients(ctx)) svc->set_clients(std::move(c));
+        }
       }
-      poll();
     });
-  };
-  poll();
+  }
 
   // SIGHUP: reload the config; routes and authorizers are swapped whole, connections stay.
   asio::signal_set hup(main_loop, SIGHUP);
@@ -167,7 +195,7 @@ int run_serve(const std::string& config_flag, unsigned threads) {
     if (issuer_server) issuer_server->stop();
     if (admin_server) admin_server->stop();
     if (gw) gw->stop();
-    timer.cancel();
+    stopping = true;
     hup.cancel();
     // in-flight requests finish; stop when no connection is left, or after 10 s
     drain_until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -184,6 +212,8 @@ int run_serve(const std::string& config_flag, unsigned threads) {
         gateway::clear_upstream_pool();
       });
   for (auto& t : pool) t.join();
+  stopping = true;
+  if (store_thread.joinable()) store_thread.join();
   for (auto& [url, cache] : caches) cache->stop();
   std::cout << "stopped" << std::endl;
   return 0;

@@ -1,6 +1,7 @@
 #include "keys/certificate.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
@@ -37,6 +38,27 @@ result<std::string> self_signed_certificate(const jose::jwk& key, const std::str
     ERR_clear_error();
     return jose::errc::crypto_failure;
   }
+  const int len = i2d_X509(cert.get(), nullptr);
+  std::string der(static_cast<std::size_t>(len), '\0');
+  auto* p = reinterpret_cast<unsigned char*>(der.data());
+  i2d_X509(cert.get(), &p);
+  return der;
+}
+
+std::string der_to_pem_cert(const std::string& der) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  ossl::x509_ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  ossl::bio_ptr bio(BIO_new(BIO_s_mem()));
+  if (!cert || PEM_write_bio_X509(bio.get(), cert.get()) != 1) return {};
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+std::string pem_cert_to_der(const std::string& pem) {
+  ossl::bio_ptr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  ossl::x509_ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!cert) return {};
   const int len = i2d_X509(cert.get(), nullptr);
   std::string der(static_cast<std::size_t>(len), '\0');
   auto* p = reinterpret_cast<unsigned char*>(der.data());

@@ -15,4 +15,8 @@ namespace gatepass::keys {
 result<std::string> self_signed_certificate(const jose::jwk& key, const std::string& subject,
                                             std::int64_t not_before, int days = 3650);
 
+/// A DER certificate as PEM text and back (how the stores keep x5c); empty on malformed input.
+std::string der_to_pem_cert(const std::string& der);
+std::string pem_cert_to_der(const std::string& pem);
+
 }  // namespace gatepass::keys

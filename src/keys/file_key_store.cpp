@@ -23,6 +23,7 @@
 #include "common/base64url.h"
 #include "common/ossl.h"
 #include "jose/json.h"
+#include "keys/certificate.h"
 #include "keys/errc.h"
 #include "keys/key_generator.h"
 #include "keys/key_store.h"
@@ -137,27 +138,6 @@ std::optional<key_record> record_from_json(const json::value& v) {
       !num("deactivated", r.deactivated) || !num("retire_at", r.retire_at))
     return std::nullopt;
   return r;
-}
-
-std::string der_to_pem_cert(const std::string& der) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  ossl::x509_ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  ossl::bio_ptr bio(BIO_new(BIO_s_mem()));
-  if (!cert || PEM_write_bio_X509(bio.get(), cert.get()) != 1) return {};
-  char* data = nullptr;
-  const long len = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<std::size_t>(len));
-}
-
-std::string pem_cert_to_der(const std::string& pem) {
-  ossl::bio_ptr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  ossl::x509_ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (!cert) return {};
-  const int len = i2d_X509(cert.get(), nullptr);
-  std::string der(static_cast<std::size_t>(len), '\0');
-  auto* p = reinterpret_cast<unsigned char*>(der.data());
-  i2d_X509(cert.get(), &p);
-  return der;
 }
 
 class file_key_store final : public key_store {
@@ -368,15 +348,9 @@ class file_key_store final : public key_store {
 
 }  // namespace
 
-result<std::unique_ptr<key_store>> open_store(const std::string& uri, const store_options& opt) {
-  std::string path = uri;
-  if (uri.rfind("file:", 0) == 0) {
-    path = uri.substr(5);
-  } else if (uri.find("://") != std::string::npos) {
-    return errc::store_uri_invalid;
-  }
-  if (path.empty()) return errc::store_uri_invalid;
-  auto store = std::make_unique<file_key_store>(fs::path(path), opt);
+result<std::unique_ptr<key_store>> open_file_store(const std::string& dir, const store_options& opt) {
+  if (dir.empty()) return errc::store_uri_invalid;
+  auto store = std::make_unique<file_key_store>(fs::path(dir), opt);
   if (auto ec = store->prepare()) return ec;
   return std::unique_ptr<key_store>(std::move(store));
 }
