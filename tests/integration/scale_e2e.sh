@@ -7,7 +7,8 @@
 #     under steady load across a scheduled and a forced rotation no request fails; both issuers
 #     learn of each rotation within 2 s;
 #  5. the database stopped mid-test: issuers keep serving JWKS and tokens, gateways keep passing,
-#     a rotation fails with a clear error; restarted: rotation works and issuers pick it up.
+#     a rotation fails with a clear error; restarted: rotation works and issuers pick it up;
+#  6. `publish` output served by nginx with examples/nginx-published.conf.
 # Usage: scale_e2e.sh GATEPASS_BIN
 set -uo pipefail
 BIN=$(readlink -f "$1")
@@ -157,8 +158,8 @@ for g in "$G1" "$G2"; do
 done
 
 # Both issuers must see a rotation within 2 s: time until each JWKS lists the kid (ms).
-seen_in_jwks() {  # kid → ms until both issuers publish it, or 9999
-  local start; start=$(now_ms)
+seen_in_jwks() {  # kid since_ms → ms from since_ms until both issuers publish it, or 9999
+  local start=$2
   for _ in $(seq 100); do
     if curl -s "http://127.0.0.1:$IA/.well-known/jwks.json" | grep -q "\"$1\"" &&
        curl -s "http://127.0.0.1:$IB/.well-known/jwks.json" | grep -q "\"$1\""; then
@@ -167,14 +168,25 @@ seen_in_jwks() {  # kid → ms until both issuers publish it, or 9999
   done
   echo 9999
 }
-signing_with() {  # kid → ms until both issuers sign with it, or 9999
-  local start; start=$(now_ms)
-  for _ in $(seq 100); do
-    if [[ $(kid_of "$(token_from "$IA")") == "$1" && $(kid_of "$(token_from "$IB")") == "$1" ]]; then
-      echo $(( $(now_ms) - start )); return; fi
-    sleep 0.02
-  done
-  echo 9999
+signing_with() {  # kid since_ms → ms from since_ms (the rotation's commit) until both issuers sign
+  # with it, or 9999; one probe process, so the figure is the issuers' delay, not tool start-up
+  python3 - "$1" "$IA" "$IB" "$SECRET" "$2" <<'PY'
+import base64, json, sys, time, urllib.request
+kid, ports, secret, since = sys.argv[1], sys.argv[2:4], sys.argv[4], int(sys.argv[5]) / 1000
+auth = "Basic " + base64.b64encode(f"svc:{secret}".encode()).decode()
+def kid_from(port):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/oauth2/token",
+                                 data=b"grant_type=client_credentials&scope=USER", headers={"Authorization": auth})
+    tok = json.load(urllib.request.urlopen(req, timeout=5))["access_token"]
+    h = tok.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))["kid"]
+start = time.monotonic()
+while time.monotonic() - start < 10:
+    if all(kid_from(p) == kid for p in ports):
+        print(int((time.time() - since) * 1000)); sys.exit()
+    time.sleep(0.01)
+print(9999)
+PY
 }
 within_2s() { [[ $1 -le 2000 ]] && echo yes || echo "no ($1 ms)"; }
 
@@ -184,22 +196,22 @@ python3 "$ROOT/tests/integration/rotation_load.py" --issuers "127.0.0.1:$IA,127.
   --stop-file "$W/stop" --max-seconds 200 > "$W/load.json" 2> "$W/load.err" & LOAD=$!
 sleep 2
 # scheduled rotation: publish the next key, wait publish_ahead (60 s), promote it
-out=$("$BIN" --config "$W/issuer-a.yaml" keys rotate 2>&1)
+out=$("$BIN" --config "$W/issuer-a.yaml" keys rotate 2>&1); t=$(now_ms)
 NEXT=$(sed -n 's/^new key \([^ ]*\) published as next.*/\1/p' <<<"$out")
-ms=$(seen_in_jwks "$NEXT")
+ms=$(seen_in_jwks "$NEXT" "$t")
 check "scheduled rotation: both issuers publish the next key within 2 s" yes "$(within_2s "$ms")"
 echo "next key $NEXT published by both issuers after $ms ms"
 sleep 61
-out=$("$BIN" --config "$W/issuer-a.yaml" keys rotate 2>&1)
+out=$("$BIN" --config "$W/issuer-a.yaml" keys rotate 2>&1); t=$(now_ms)
 contains "scheduled rotation: the next key becomes current" "is now current" "$out"
-ms=$(signing_with "$NEXT")
+ms=$(signing_with "$NEXT" "$t")
 check "scheduled rotation: both issuers sign with it within 2 s" yes "$(within_2s "$ms")"
 echo "both issuers signing with $NEXT after $ms ms"
 sleep 3
 # forced rotation (a compromised key): a fresh key signs at once
-out=$("$BIN" --config "$W/issuer-b.yaml" keys rotate --now 2>&1)
+out=$("$BIN" --config "$W/issuer-b.yaml" keys rotate --now 2>&1); t=$(now_ms)
 FORCED=$(sed -n 's/^key \([^ ]*\) is now current.*/\1/p' <<<"$out")
-ms=$(signing_with "$FORCED")
+ms=$(signing_with "$FORCED" "$t")
 check "forced rotation: both issuers sign with the new key within 2 s" yes "$(within_2s "$ms")"
 echo "both issuers signing with $FORCED after $ms ms (forced)"
 sleep 3
@@ -227,15 +239,40 @@ out=$("$BIN" --config "$W/issuer-a.yaml" keys rotate --now 2>&1); rc=$?
 check "database down: a rotation fails" 2 "$rc"
 contains "... with a clear error" "PostgreSQL" "$out"
 "$PGC" start "$W/pg" >/dev/null || { echo "cannot restart PostgreSQL"; exit 1; }
-out=$("$BIN" --config "$W/issuer-a.yaml" keys rotate --now 2>&1); rc=$?
+out=$("$BIN" --config "$W/issuer-a.yaml" keys rotate --now 2>&1); rc=$?; t=$(now_ms)
 check "database back: rotation works again" 0 "$rc"
 AFTER=$(sed -n 's/^key \([^ ]*\) is now current.*/\1/p' <<<"$out")
-ms=$(signing_with "$AFTER")
+ms=$(signing_with "$AFTER" "$t")
 check "database back: both issuers sign with the new key within 2 s" yes "$(within_2s "$ms")"
 TN=$(token_from "$IA")
 check "database back: a token with the new key passes gateway 2" 200 "$(code -H "Authorization: Bearer $TN" "http://127.0.0.1:$G2/myfunction/protected/user/x")"
 list=$("$BIN" --config "$W/issuer-a.yaml" keys list)
 check "database back: one current key" 1 "$(grep -c " current " <<<"$list")"
 check "database back: every key kept (first + next + forced + after)" 4 "$(tail -n +2 <<<"$list" | wc -l)"
+
+# ---------------------------------------------------------------- 6. the JWKS as static files (CDN origin)
+NGX=$(free_port)
+"$BIN" --config "$W/issuer-a.yaml" publish --out "$W/www" >/dev/null
+mkdir -p "$W/nginx"
+sed -e "s#listen 80;#listen 127.0.0.1:$NGX;#" -e "s#root /srv/gatepass;#root $W/www;#" \
+  "$ROOT/examples/nginx-published.conf" > "$W/nginx/site.conf"
+cat > "$W/nginx/nginx.conf" <<NGINX
+worker_processes 1; daemon off; pid $W/nginx/nginx.pid; error_log $W/nginx/error.log warn;
+events { worker_connections 64; }
+http {
+  access_log off; include /etc/nginx/mime.types;
+  client_body_temp_path $W/nginx; proxy_temp_path $W/nginx; fastcgi_temp_path $W/nginx;
+  uwsgi_temp_path $W/nginx; scgi_temp_path $W/nginx;
+  include $W/nginx/site.conf;
+}
+NGINX
+nginx -c "$W/nginx/nginx.conf" -p "$W/nginx" 2>"$W/nginx/start.log" & PIDS+=($!)
+wait_http "http://127.0.0.1:$NGX/.well-known/jwks.json" 50
+check "examples/nginx-published.conf serves the published JWKS, equal to the live one" \
+  "$(curl -s "http://127.0.0.1:$IA/.well-known/jwks.json")" "$(curl -s "http://127.0.0.1:$NGX/.well-known/jwks.json")"
+hdrs=$(curl -s -D - -o /dev/null "http://127.0.0.1:$NGX/.well-known/jwks.json")
+contains "... with Cache-Control" "Cache-Control: public, max-age=" "$hdrs"
+contains "... as JSON" "Content-Type: application/json" "$hdrs"
+check "... and discovery" 200 "$(code "http://127.0.0.1:$NGX/.well-known/openid-configuration")"
 
 summary scale_e2e || { echo "--- issuer A log"; tail -20 "$W/issuer-a.log"; echo "--- gateway 1 log"; tail -20 "$W/gw1.log"; exit 1; }
