@@ -486,7 +486,8 @@ class pg_key_store final : public key_store {
 }  // namespace
 
 result<std::unique_ptr<key_store>> open_postgres_store(const std::string& uri, const store_options& opt) {
-  if (uri.size() <= std::string_view("postgres://").size()) return errc::store_uri_invalid;
+  const auto scheme = uri.find("://");
+  if (scheme == std::string::npos || scheme + 3 >= uri.size()) return errc::store_uri_invalid;
   return std::unique_ptr<key_store>(std::make_unique<pg_key_store>(uri, opt));
 }
 
