@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# An unknown-kid flood through the real gateway process: hundreds of concurrent requests carrying
+# tokens with kids the issuer never published cause at most one JWKS fetch per refetch_cooldown;
+# every one of them is a 401, and valid tokens keep passing meanwhile. Once the cooldown has
+# passed, the next unknown kid may fetch again (exactly once more).
+# Usage: gateway_flood_e2e.sh GATEPASS_BIN
+set -uo pipefail
+BIN=$(readlink -f "$1")
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+W=$(mktemp -d /tmp/gp-flood.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$W"; }
+trap cleanup EXIT
+source "$ROOT/tests/support/e2e_lib.sh"
+ISS=$(free_port); GW=$(free_port); UP=$(free_port)
+COOLDOWN=8
+export GATEPASS_PASSPHRASE=flood-passphrase
+"$BIN" init --dir "$W" --issuer "http://127.0.0.1:$ISS" --audience my-audience >/dev/null 2>&1 || { echo "init failed"; exit 1; }
+cat > "$W/gatepass.yaml" <<YAML
+issuer: { url: "http://127.0.0.1:$ISS", audience: [my-audience], listen: "127.0.0.1:$ISS" }
+keys: { store: "file:keys", algorithm: RS256, passphrase_env: GATEPASS_PASSPHRASE }
+gateway:
+  listen: 127.0.0.1:$GW
+  threads: 2
+  access_log: false
+  authorizers:
+    jwtAuthorizer: { issuer_url: "http://127.0.0.1:$ISS", audience: [my-audience], refetch_cooldown: ${COOLDOWN}s }
+  routes:
+    - { method: GET, path: "/api/{proxy+}", authorizer: jwtAuthorizer, upstream: "http://127.0.0.1:$UP" }
+YAML
+python3 "$ROOT/examples/echo_upstream.py" "$UP" >/dev/null 2>&1 & PIDS+=($!)
+"$BIN" --config "$W/gatepass.yaml" serve > "$W/serve.log" 2>&1 & PIDS+=($!)
+wait_http "http://127.0.0.1:$GW/readyz" || { echo "gateway not ready"; cat "$W/serve.log"; exit 1; }
+wait_http "http://127.0.0.1:$UP/"
+G="http://127.0.0.1:$GW"
+fetches() {  # JWKS fetches so far (ok + failed)
+  curl -s "$G/metrics" | awk '/^gatepass_jwks_fetch_total\{authorizer="jwtAuthorizer"/ {n += $2} END {print n + 0}'
+}
+GOOD=$("$BIN" --config "$W/gatepass.yaml" token issue --sub alice 2>/dev/null)
+# a foreign key signs tokens with right iss/aud but kids the issuer never published
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$W/foreign.pem" 2>/dev/null
+for i in $(seq 60); do
+  "$BIN" token sign --key "$W/foreign.pem" --kid "flood-$i-$RANDOM" --iss "http://127.0.0.1:$ISS" \
+    --aud my-audience --sub mallory > "$W/tok.$i" 2>/dev/null
+done
+# wait out the cooldown of the start-up fetch, so the flood's own refetch is the one measured
+sleep "$COOLDOWN"
+before=$(fetches)
+t0=$(date +%s%3N)
+# 600 requests, 16 at a time: every foreign token 10 times, interleaved with valid ones
+for round in $(seq 10); do for i in $(seq 60); do echo "$W/tok.$i"; done; done |
+  xargs -P 16 -I{} sh -c 'curl -s -o /dev/null -w "%{http_code}\n" -H "Authorization: Bearer $(cat {})" '"$G/api/x" > "$W/flood.codes" &
+FLOOD=$!
+good_codes=""
+for _ in $(seq 20); do good_codes+=$(code -H "Authorization: Bearer $GOOD" "$G/api/x"); done
+wait "$FLOOD"
+t1=$(date +%s%3N)
+after=$(fetches)
+elapsed=$(( t1 - t0 ))
+echo "flood: 600 unknown-kid requests in $elapsed ms; JWKS fetches $before -> $after"
+check "flood: every unknown-kid request is a 401" "600" "$(grep -c '^401$' "$W/flood.codes")"
+check "flood: valid tokens keep passing during the flood" "$(printf '200%.0s' $(seq 20))" "$good_codes"
+[[ $elapsed -lt $(( COOLDOWN * 1000 )) ]] && within=yes || within="no: the flood took $elapsed ms, longer than the cooldown"
+check "flood: finished within one cooldown (else the count below proves nothing)" yes "$within"
+check "flood: at most one JWKS fetch per cooldown" 1 "$(( after - before ))"
+contains "flood: the 401 carries an invalid_token challenge" "error=\"invalid_token\"" \
+  "$(curl -s -D - -o /dev/null -H "Authorization: Bearer $(cat "$W/tok.1")" "$G/api/x" | grep -i www-authenticate)"
+# after the cooldown, an unknown kid may refetch again — once
+sleep "$COOLDOWN"
+for i in 1 2 3 4 5; do code -H "Authorization: Bearer $(cat "$W/tok.$i")" "$G/api/x" >/dev/null; done
+check "after the cooldown: exactly one more fetch" $(( after + 1 )) "$(fetches)"
+summary gateway_flood_e2e || { tail -20 "$W/serve.log"; exit 1; }
