@@ -83,7 +83,7 @@ struct common_opts {
 void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config_flag) {
   // ---- init ----
   struct init_args {
-    std::string issuer = "http://127.0.0.1:8081", dir = ".";
+    std::string issuer = "http://127.0.0.1:8081", dir = ".", store = "file:keys";
     std::vector<std::string> audience{"my-audience"};
     bool force = false;
   };
@@ -92,6 +92,8 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   init->add_option("--issuer", ia->issuer, "Issuer URL (default http://127.0.0.1:8081)");
   init->add_option("--audience", ia->audience, "Default audience (repeatable)");
   init->add_option("--dir", ia->dir, "Folder for gatepass.yaml and keys/ (default .)");
+  init->add_option("--store", ia->store,
+                   "Key store: file:DIR (default file:keys) or postgresql://… (password via PGPASSWORD or ~/.pgpass)");
   init->add_flag("--force", ia->force, "Overwrite an existing gatepass.yaml");
   init->callback([&status, ia] {
     status.code = guarded([&] {
@@ -105,6 +107,11 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       std::string aud;
       for (const auto& a : ia->audience) aud += (aud.empty() ? "" : ", ") + a;
       std::string text = replace_all(replace_all(starter_config, "@ISSUER@", ia->issuer), "@AUDIENCE@", aud);
+      if (ia->store != "file:keys") {
+        if (ia->store.find_first_of("\"\\\n") != std::string::npos)
+          throw std::runtime_error("--store must not contain quotes, backslashes or newlines");
+        text = replace_all(text, "  store: file:keys\n", "  store: \"" + ia->store + "\"\n");
+      }
       if (std::getenv("GATEPASS_PASSPHRASE") == nullptr)
         text = replace_all(text, "  passphrase_env: GATEPASS_PASSPHRASE\n",
                            "  # passphrase_env: GATEPASS_PASSPHRASE   (set it, then uncomment)\n");

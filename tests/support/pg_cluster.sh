@@ -15,7 +15,11 @@ as_pg() { if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; 
 case $cmd in
 start)
   mkdir -p "$dir"
-  [[ $(id -u) -eq 0 ]] && chown postgres "$dir"
+  if [[ $(id -u) -eq 0 ]]; then
+    chown postgres "$dir"
+    runuser -u postgres -- test -x "$dir" ||
+      { echo "pg_cluster: the postgres user cannot reach $dir (chmod o+x its parent folders)" >&2; exit 1; }
+  fi
   if [[ ! -f $dir/data/PG_VERSION ]]; then
     as_pg "$PGBIN/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 ||
       { cat "$dir/initdb.log" >&2; exit 1; }
