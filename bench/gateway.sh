@@ -6,9 +6,13 @@
 #   (d) gatepass, a different valid token per request from a pool of 10,000 (RSA verify each)
 #   (e) gatepass, invalid tokens
 # Prints req/s, p50, p99, the ratios c/b and d/b, d against `openssl speed rsa2048` verify,
-# and the gateway's RSS with 10,000 idle keep-alive connections.
-# Usage: bench/gateway.sh [GATEPASS_BIN] [SECONDS]
+# and the gateway's RSS with 10,000 idle keep-alive connections (fresh, then after one request
+# on each).
+# Usage: bench/gateway.sh [--rss-only] [GATEPASS_BIN] [SECONDS]
+#   --rss-only: skip the wrk runs; only the 10,000-idle-connection RSS check
 set -euo pipefail
+RSS_ONLY=0
+if [[ "${1:-}" == "--rss-only" ]]; then RSS_ONLY=1; shift; fi
 BIN=${1:-build-release/gatepass}
 BIN=$(readlink -f "$BIN")
 SECS=${2:-10}
@@ -60,6 +64,7 @@ GP_PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$GW/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$GW/readyz" >/dev/null || { echo "gateway not ready"; cat "$W/serve.log"; exit 1; }
 
+if [[ $RSS_ONLY -eq 0 ]]; then
 echo "issuing 10000 tokens…" >&2
 "$BIN" --config "$W/gatepass.yaml" token issue --sub bench --scope "USER" --count 10000 > "$W/tokens.txt" 2>/dev/null
 TOKEN=$(head -1 "$W/tokens.txt")
@@ -108,6 +113,7 @@ awk -v b="$b_rps" -v c="$c_rps" -v d="$d_rps" -v v="$VERIFY" \
   printf "d / rsa2048 verify floor (%.0f/s)  %.2f   (target >= 0.8)\n", v, d/v
   printf "p99 c / p99 nginx                  %.2f   (target <= 1.2)\n", cp/bp
 }'
+fi  # RSS_ONLY
 
 # RSS with 10,000 idle keep-alive connections
 python3 - "$GW" "$GP_PID" <<'PY'
@@ -125,5 +131,19 @@ for i in range(10000):
 time.sleep(1.5)
 after = rss()
 print(f"RSS idle: {before:.1f} MB; with 10,000 idle keep-alive connections: {after:.1f} MB (target <= 64 MB)")
+# the same connections after one request each (/healthz), idle again
+for s in socks: s.sendall(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n")
+answered = 0
+for s in socks:
+    s.settimeout(5)
+    data = b""
+    while b"\r\n\r\n" not in data or not data.endswith(b"}"):
+        chunk = s.recv(4096)
+        if not chunk: break
+        data += chunk
+    answered += data.startswith(b"HTTP/1.1 200")
+time.sleep(1.5)
+served = rss()
+print(f"  after one request on each ({answered} answered), idle again: {served:.1f} MB (target <= 64 MB)")
 for s in socks: s.close()
 PY

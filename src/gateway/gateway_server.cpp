@@ -5,15 +5,19 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
+#include <array>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <unistd.h>
 #include <unordered_map>
@@ -31,6 +35,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace json = boost::json;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using asio::awaitable;
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
@@ -55,7 +60,49 @@ upstream_target parse_upstream(const std::string& url) {
   t.host_header = u->has_port() ? t.host + ":" + t.port : t.host;
   t.base_path = std::string(u->encoded_path());
   if (!t.base_path.empty() && t.base_path.back() == '/') t.base_path.pop_back();
+  t.pool_key = (t.tls ? "https://" : "http://") + t.host + ":" + t.port;
   return t;
+}
+
+// TLS 1.2 and later only, for both directions.
+void restrict_protocols(ssl::context& ctx) {
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                  ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  // an idle keep-alive connection gives its TLS record buffers back
+  SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+}
+
+// Client side for https upstreams: the peer's chain must verify against the system trust
+// store, or against `ca_file` (a private CA) when one is given; the host name is checked per
+// connection. Throws config::error naming the field.
+std::shared_ptr<ssl::context> upstream_tls_context(const std::string& ca_file) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+  restrict_protocols(*ctx);
+  beast::error_code ec;
+  if (ca_file.empty())
+    ctx->set_default_verify_paths(ec);
+  else
+    ctx->load_verify_file(ca_file, ec);
+  if (!ec) ctx->set_verify_mode(ssl::verify_peer, ec);
+  if (ec)
+    throw config::error({"gateway.upstream_ca_file: " + (ca_file.empty() ? "system trust store" : ca_file) +
+                         ": " + ec.message()});
+  return ctx;
+}
+
+// Server side for the listener: the certificate chain and key files (PEM).
+std::shared_ptr<ssl::context> listener_tls_context(const tls_config& tls) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  restrict_protocols(*ctx);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(tls.cert_file, ec);
+  if (ec) throw std::runtime_error("gateway.tls.cert_file " + tls.cert_file + ": " + ec.message());
+  ctx->use_private_key_file(tls.key_file, ssl::context::pem, ec);
+  if (ec) throw std::runtime_error("gateway.tls.key_file " + tls.key_file + ": " + ec.message());
+  if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+    throw std::runtime_error("gateway.tls.key_file " + tls.key_file + ": does not match the certificate");
+  return ctx;
 }
 
 }  // namespace
@@ -89,9 +136,16 @@ std::shared_ptr<const gateway_state> build_state(const gateway_config& cfg, asio
     by_name[name] = a;
     s->authenticators.push_back(a);
   }
+  std::shared_ptr<ssl::context> upstream_tls;  // one per state: a reload re-reads the CA file
   for (const auto& r : cfg.routes) {
     s->route_auth.push_back(r.authorizer.empty() ? nullptr : by_name.at(r.authorizer));
     s->upstreams.push_back(r.upstream.empty() ? upstream_target{} : parse_upstream(r.upstream));
+    if (auto& up = s->upstreams.back(); up.tls) {
+      if (!upstream_tls) upstream_tls = upstream_tls_context(cfg.upstream_ca_file);
+      up.tls_ctx = upstream_tls;
+      // connections verified under another trust configuration are not shared
+      up.pool_key += "#" + std::to_string(reinterpret_cast<std::uintptr_t>(upstream_tls.get()));
+    }
     s->route_labels.push_back(r.path == "$default" ? "$default" : r.method + " " + r.path);
   }
   s->counters = std::make_shared<stats>(cfg.routes.size());
@@ -123,14 +177,61 @@ std::optional<net::http_response> admin_response(const gateway_state& s, std::st
 
 namespace {
 
+// A connection that is plain TCP or TLS over TCP, chosen at run time: one branch per read or
+// write keeps the proxy code in one instantiation for both. Timeouts live on tcp().
+class any_stream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+  using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+  // `tls_ctx` null: plain TCP. The stream keeps its context alive.
+  any_stream(beast::tcp_stream&& s, std::shared_ptr<ssl::context> tls_ctx) : ctx_(std::move(tls_ctx)) {
+    if (ctx_)
+      tls_ = std::make_unique<tls_stream>(std::move(s), *ctx_);
+    else
+      plain_.emplace(std::move(s));
+  }
+
+  beast::tcp_stream& tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+  tls_stream* tls() { return tls_.get(); }
+  executor_type get_executor() { return tcp().get_executor(); }
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& b, Token&& token) {
+    return asio::async_initiate<Token, void(beast::error_code, std::size_t)>(
+        [this](auto handler, const MutableBuffers& buffers) {
+          if (tls_)
+            tls_->async_read_some(buffers, std::move(handler));
+          else
+            plain_->async_read_some(buffers, std::move(handler));
+        },
+        token, b);
+  }
+
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& b, Token&& token) {
+    return asio::async_initiate<Token, void(beast::error_code, std::size_t)>(
+        [this](auto handler, const ConstBuffers& buffers) {
+          if (tls_)
+            tls_->async_write_some(buffers, std::move(handler));
+          else
+            plain_->async_write_some(buffers, std::move(handler));
+        },
+        token, b);
+  }
+
+ private:
+  std::shared_ptr<ssl::context> ctx_;  // declared first: outlives tls_
+  std::optional<beast::tcp_stream> plain_;
+  std::unique_ptr<tls_stream> tls_;
+};
+
 // Pooled keep-alive connections, one pool per event-loop thread: a connection is only ever
 // used on the loop that opened it, so the pool needs no lock.
 struct upstream_pool {
-  std::unordered_map<std::string, std::vector<std::unique_ptr<beast::tcp_stream>>> idle;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<any_stream>>> idle;
 };
 thread_local upstream_pool* this_thread_pool = nullptr;
-// Body bytes in flight: one buffer per loop thread (a session only touches it between awaits).
-thread_local char relay_buf[16 * 1024];
 
 upstream_pool& pool() {
   if (this_thread_pool == nullptr) this_thread_pool = new upstream_pool();  // freed by clear_upstream_pool
@@ -146,23 +247,100 @@ void clear_upstream_pool() {
 
 // ---- server --------------------------------------------------------------------------------
 
+namespace {
+
+using mono_clock = std::chrono::steady_clock;
+
+// What a client connection keeps between requests: the socket and an empty buffer. The
+// parsers, serializers and upstream connection of a request live in serve_one's frame and are
+// gone once it answers, and no coroutine waits for the next request (see wait_request).
+struct client_conn {
+  client_conn(tcp::socket&& s, std::shared_ptr<ssl::context> tls_ctx,
+              std::shared_ptr<gateway_server::impl> srv, std::size_t loop_index);
+  ~client_conn();
+  client_conn(const client_conn&) = delete;
+  client_conn& operator=(const client_conn&) = delete;
+
+  any_stream stream;
+  beast::flat_buffer buffer;  // bytes read past the last request; storage released when idle
+  std::string remote;         // peer address, for X-Forwarded-For and the access log
+  std::shared_ptr<gateway_server::impl> server;  // outlives every connection
+  std::size_t loop;                              // the event loop it lives on
+  // while waiting for a request: a link in its loop's idle list, and when to give up
+  mono_clock::time_point deadline = mono_clock::time_point::max();
+  client_conn* prev = nullptr;
+  client_conn* next = nullptr;
+  bool listed = false;
+};
+
+// Connections of one event loop waiting for their next request. Only that loop's thread
+// touches it: no lock. A sweep once a second closes the ones past their deadline; drain
+// closes them all.
+struct idle_list {
+  client_conn* head = nullptr;
+
+  void insert(client_conn& c) {
+    c.prev = nullptr;
+    c.next = head;
+    if (head != nullptr) head->prev = &c;
+    head = &c;
+    c.listed = true;
+  }
+  void erase(client_conn& c) {
+    if (!c.listed) return;
+    (c.prev != nullptr ? c.prev->next : head) = c.next;
+    if (c.next != nullptr) c.next->prev = c.prev;
+    c.prev = c.next = nullptr;
+    c.listed = false;
+  }
+  template <class F>
+  void for_each(F f) {
+    for (auto* c = head; c != nullptr; c = c->next) f(*c);
+  }
+};
+
+}  // namespace
+
 struct gateway_server::impl : std::enable_shared_from_this<gateway_server::impl> {
+  struct loop_slot {
+    idle_list idle;
+    std::unique_ptr<asio::steady_timer> sweep;
+  };
   std::vector<asio::io_context*> loops;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
+  std::vector<loop_slot> slots;                 // per loop
+  std::shared_ptr<ssl::context> listener_tls;  // certificate and key; null: plain HTTP
   mutable std::mutex m;
   std::shared_ptr<const gateway_state> state;
   std::atomic<bool> stopping{false};
   std::atomic<std::int64_t> connections{0};
-  std::mutex sessions_m;
-  std::vector<std::weak_ptr<beast::tcp_stream>> idle_streams;  // for drain
 
   std::shared_ptr<const gateway_state> current() const {
     std::lock_guard lock(m);
     return state;
   }
   void accept(std::size_t i);
-  awaitable<void> session(std::shared_ptr<beast::tcp_stream> client);
+  void sweep(std::size_t i);
+  void wait_request(std::shared_ptr<client_conn> c, bool first);
+  awaitable<void> serve(std::shared_ptr<client_conn> c, bool first);
+  awaitable<bool> serve_one(client_conn& c, bool first);
+  static void close(client_conn& c);
 };
+
+namespace {
+
+client_conn::client_conn(tcp::socket&& s, std::shared_ptr<ssl::context> tls_ctx,
+                         std::shared_ptr<gateway_server::impl> srv, std::size_t loop_index)
+    : stream(beast::tcp_stream(std::move(s)), std::move(tls_ctx)), server(std::move(srv)), loop(loop_index) {
+  ++server->connections;
+}
+
+client_conn::~client_conn() {
+  server->slots[loop].idle.erase(*this);
+  --server->connections;
+}
+
+}  // namespace
 
 namespace {
 
@@ -205,6 +383,45 @@ bool is_hop_by_hop(std::string_view name) {
   for (auto h : hop)
     if (beast::iequals(name, h)) return true;
   return false;
+}
+
+// "Name: value\r\n". Message heads are written as one contiguous string: Beast's serializer
+// walks its fields through a chain of buffer views, which cost a tenth of the request path.
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ", 2);
+  out.append(value);
+  out.append("\r\n", 2);
+}
+
+// The buffers of one write: the message head (with the first piece only), then a body piece,
+// framed as a chunk when the body is chunked; `last` ends a chunked body. Not copyable: the
+// buffers point into it.
+struct piece_buffers {
+  piece_buffers(std::string_view head, const char* data, std::size_t n, bool chunked, bool last) {
+    std::size_t k = 0;
+    if (!head.empty()) b[k++] = asio::buffer(head.data(), head.size());
+    if (chunked && n > 0) {
+      const auto len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", n);
+      b[k++] = asio::buffer(size_line, static_cast<std::size_t>(len));
+    }
+    if (n > 0) b[k++] = asio::buffer(data, n);
+    if (chunked && n > 0) b[k++] = asio::buffer("\r\n", 2);
+    if (chunked && last) b[k++] = asio::buffer("0\r\n\r\n", 5);
+  }
+  piece_buffers(const piece_buffers&) = delete;
+  piece_buffers& operator=(const piece_buffers&) = delete;
+
+  char size_line[24] = {};
+  std::array<asio::const_buffer, 5> b{};
+};
+
+constexpr std::size_t relay_size = 16 * 1024;  // body bytes in flight per request, at most
+
+// A relay buffer for a body of `length` bytes (unknown: the maximum); not zero-filled.
+std::unique_ptr<char[]> relay_buffer(std::size_t& size, boost::optional<std::uint64_t> length) {
+  size = length && *length > 0 && *length < relay_size ? static_cast<std::size_t>(*length) : relay_size;
+  return std::unique_ptr<char[]>(new char[size]);
 }
 
 
@@ -276,421 +493,525 @@ void gateway_server::impl::accept(std::size_t i) {
         socket.close(ignore);
       } else {
         socket.set_option(tcp::no_delay(true), ec);
-        auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
-        asio::co_spawn(*self->loops[i], self->session(stream), asio::detached);
+        auto c = std::make_shared<client_conn>(std::move(socket), self->listener_tls, self, i);
+        const auto peer = c->stream.tcp().socket().remote_endpoint(ec);
+        if (!ec) c->remote = peer.address().to_string();
+        if (c->stream.tls())
+          asio::co_spawn(*self->loops[i], self->serve(std::move(c), true), asio::detached);
+        else
+          self->wait_request(std::move(c), true);
       }
     }
     self->accept(i);
   });
 }
 
-awaitable<void> gateway_server::impl::session(std::shared_ptr<beast::tcp_stream> client) {
-  ++connections;
-  struct guard {
-    impl* s;
-    ~guard() { --s->connections; }
-  } g{this};
-  (void)g;
-  {
-    std::lock_guard lock(sessions_m);
-    idle_streams.push_back(client);
-    if (idle_streams.size() > 4096)
-      std::erase_if(idle_streams, [](const auto& w) { return w.expired(); });
+// Once a second: connections waiting past their deadline (the first request's read_timeout,
+// then idle_timeout) are cancelled; their wait completes and drops them.
+void gateway_server::impl::sweep(std::size_t i) {
+  auto& timer = *slots[i].sweep;
+  timer.expires_after(std::chrono::seconds(1));
+  timer.async_wait([self = shared_from_this(), i](beast::error_code ec) {
+    if (ec || self->stopping) return;
+    const auto now = mono_clock::now();
+    self->slots[i].idle.for_each([now](client_conn& c) {
+      beast::error_code ignore;
+      if (c.deadline <= now) c.stream.tcp().socket().cancel(ignore);
+    });
+    self->sweep(i);
+  });
+}
+
+// A plain TCP connection between requests: no coroutine, only a readiness wait whose handler
+// holds the connection, so 10,000 idle keep-alive connections cost a few MB. (TLS waits in
+// serve_one: decrypted bytes may already sit in the TLS layer, invisible to the socket.)
+void gateway_server::impl::wait_request(std::shared_ptr<client_conn> c, bool first) {
+  if (stopping) return close(*c);
+  c->buffer.shrink_to_fit();
+  const auto st = current();
+  c->deadline = mono_clock::now() + std::chrono::seconds(first ? st->cfg.limits.read_timeout : st->cfg.limits.idle_timeout);
+  slots[c->loop].idle.insert(*c);
+  auto& socket = c->stream.tcp().socket();
+  socket.async_wait(tcp::socket::wait_read, [c = std::move(c), first](beast::error_code ec) mutable {
+    auto* self = c->server.get();
+    self->slots[c->loop].idle.erase(*c);
+    if (ec) return;  // idle too long, drained, or the socket failed: closed with the connection
+    auto& loop = *self->loops[c->loop];
+    asio::co_spawn(loop, self->serve(std::move(c), first), asio::detached);
+  });
+}
+
+// Requests on one connection until it must wait for more bytes (plain TCP: back to
+// wait_request) or closes.
+awaitable<void> gateway_server::impl::serve(std::shared_ptr<client_conn> c, bool first) {
+  if (auto* tls = c->stream.tls(); tls && first) {
+    c->stream.tcp().expires_after(std::chrono::seconds(current()->cfg.limits.read_timeout));
+    auto [hec] = co_await tls->async_handshake(ssl::stream_base::server, use_tuple);
+    if (hec) co_return;
   }
+  for (;; first = false) {
+    if (!co_await serve_one(*c, first)) break;
+    if (stopping) break;
+    if (!c->stream.tls() && c->buffer.size() == 0) {
+      wait_request(std::move(c), false);
+      co_return;
+    }
+  }
+  if (auto* tls = c->stream.tls(); tls && c->stream.tcp().socket().is_open()) {
+    c->stream.tcp().expires_after(std::chrono::seconds(1));
+    auto [shec] = co_await tls->async_shutdown(use_tuple);  // close_notify, briefly
+    (void)shec;
+  }
+  close(*c);
+}
+
+void gateway_server::impl::close(client_conn& c) {
   beast::error_code ignore;
-  const auto remote = client->socket().remote_endpoint(ignore).address().to_string();
-  beast::flat_buffer buffer;
-  bool first = true;
+  c.stream.tcp().socket().shutdown(tcp::socket::shutdown_send, ignore);
+}
 
-  for (;;) {
-    const auto st = current();
-    const auto& lim = st->cfg.limits;
-    http::request_parser<http::buffer_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
-    parser.body_limit(lim.max_body_bytes);
-    client->expires_after(std::chrono::seconds(first ? lim.read_timeout : lim.idle_timeout));
-    auto [ec, n] = co_await http::async_read_header(*client, buffer, parser, use_tuple);
-    first = false;
-    (void)n;
+// One request: read it, answer it (locally or through the upstream); true when the connection
+// stays open for the next one.
+awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
+  const auto st = current();
+  const auto& lim = st->cfg.limits;
+  http::request_parser<http::buffer_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
+  parser.body_limit(lim.max_body_bytes);
+  // Plain TCP comes here once the request's first bytes arrived; TLS waits here for them
+  // (listed as idle meanwhile, so drain can close it).
+  const bool waiting = c.stream.tls() != nullptr && c.buffer.size() == 0;
+  // one recv for a typical request with a JWT (an empty buffer would read 512 bytes first)
+  if (c.buffer.capacity() < 4096) c.buffer.reserve(4096);
+  c.stream.tcp().expires_after(std::chrono::seconds(waiting && !first ? lim.idle_timeout : lim.read_timeout));
+  if (waiting) slots[c.loop].idle.insert(c);
+  auto [ec, n] = co_await http::async_read_header(c.stream, c.buffer, parser, use_tuple);
+  slots[c.loop].idle.erase(c);
+  (void)n;
 
-    auto reply = [&](unsigned status, std::vector<std::pair<std::string, std::string>> extra,
-                     bool keep_alive, std::string body = {}) -> awaitable<bool> {
-      http::response<http::string_body> res{static_cast<http::status>(status), 11};
-      res.set(http::field::server, "gatepass");
-      res.set(http::field::content_type, "application/json");
-      for (auto& [k, v] : extra) res.set(k, v);
-      res.body() = body.empty() ? std::string(reason_phrase_json(status)) : std::move(body);
-      res.keep_alive(keep_alive);
-      res.prepare_payload();
-      client->expires_after(std::chrono::seconds(lim.read_timeout));
-      auto [wec, wn] = co_await http::async_write(*client, res, use_tuple);
-      (void)wn;
-      co_return !wec && keep_alive;
-    };
+  auto reply = [&](unsigned status, std::vector<std::pair<std::string, std::string>> extra,
+                   bool keep_alive, std::string body = {}) -> awaitable<bool> {
+    http::response<http::string_body> res{static_cast<http::status>(status), 11};
+    res.set(http::field::server, "gatepass");
+    res.set(http::field::content_type, "application/json");
+    for (auto& [k, v] : extra) res.set(k, v);
+    res.body() = body.empty() ? std::string(reason_phrase_json(status)) : std::move(body);
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    c.stream.tcp().expires_after(std::chrono::seconds(lim.read_timeout));
+    auto [wec, wn] = co_await http::async_write(c.stream, res, use_tuple);
+    (void)wn;
+    co_return !wec && keep_alive;
+  };
 
-    if (ec) {
-      if (ec == http::error::header_limit) co_await reply(431, {}, false);
-      else if (ec == http::error::body_limit) co_await reply(413, {}, false);
-      else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
-               ec != asio::error::eof && ec != asio::error::connection_reset &&
-               ec != asio::error::operation_aborted && ec.category() == beast::error_code(http::error::bad_target).category())
-        co_await reply(400, {}, false);
-      break;
-    }
-    if (stopping) {
-      // draining: answer this request, then close
-    }
-    auto& req = parser.get();
-    const auto started = std::chrono::steady_clock::now();
-    const bool has_body = req.has_content_length() ? parser.content_length().value_or(0) > 0 : req.chunked();
-    const bool client_keep_alive = req.keep_alive() && !stopping;
-    const std::string target(req.target());
-    std::size_t route_index = st->cfg.routes.size();  // unmatched
-    unsigned status = 0;
-    std::error_code reason;
-
-    auto log = [&](unsigned code, std::string_view path) {
-      st->counters->count_request(route_index, code);
-      if (reason) st->counters->count_denied(reason);
-      if (!st->cfg.access_log) return;
-      json::object o;
-      o["time"] = format_utc(wall_now());
-      o["remote"] = remote;
-      o["method"] = std::string(req.method_string());
-      o["path"] = std::string(path);  // normalized, never the query: it may hold a token
-      o["route"] = route_index < st->route_labels.size() ? st->route_labels[route_index] : "";
-      o["status"] = code;
-      if (reason) o["reason"] = reason.message();
-      o["ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-      std::string line = json::serialize(o) + "\n";
-      [[maybe_unused]] auto w = ::write(1, line.data(), line.size());
-    };
-
-    if (target.size() > lim.max_url_bytes) {
-      log(414, "");
-      co_await reply(414, {}, false);
-      break;
-    }
-    const auto qpos = target.find('?');
-    const std::string_view raw_path = std::string_view(target).substr(0, qpos);
-    const std::string_view query = qpos == std::string::npos ? std::string_view() : std::string_view(target).substr(qpos + 1);
-    auto norm = normalize_path(raw_path);
-    if (!norm) {
-      reason = norm.error();
-      log(400, "");
+  if (ec) {
+    if (ec == http::error::header_limit) co_await reply(431, {}, false);
+    else if (ec == http::error::body_limit) co_await reply(413, {}, false);
+    else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
+             ec != asio::error::eof && ec != asio::error::connection_reset &&
+             ec != asio::error::operation_aborted && ec.category() == beast::error_code(http::error::bad_target).category())
       co_await reply(400, {}, false);
-      break;
-    }
-    const std::string& path = *norm;
-
-    // operations endpoints on the main listener unless admin_listen is set
-    if (st->cfg.admin_listen.empty() && (req.method() == http::verb::get || req.method() == http::verb::head)) {
-      if (auto r = admin_response(*st, path)) {
-        log(r->status, path);
-        std::vector<std::pair<std::string, std::string>> ct;
-        ct.emplace_back("Content-Type", std::string(r->header("Content-Type")));
-        if (!co_await reply(r->status, std::move(ct),
-                            client_keep_alive && !has_body, std::move(r->body)))
-          break;
-        continue;
-      }
-    }
-
-    // forward-auth for nginx auth_request, Traefik ForwardAuth, Envoy ext_authz
-    if (path == st->cfg.forward_auth_path) {
-      auto h = [&](http::field f1, const char* f2) {
-        auto v = req[f2];
-        return v.empty() ? std::string(req[f1]) : std::string(v);
-      };
-      std::string method(req["X-Original-Method"]);
-      if (method.empty()) method = std::string(req["X-Forwarded-Method"]);
-      if (method.empty()) method = "GET";
-      std::string uri(req["X-Original-URI"]);
-      if (uri.empty()) uri = std::string(req["X-Forwarded-Uri"]);
-      (void)h;
-      const auto fq = uri.find('?');
-      auto fnorm = normalize_path(std::string_view(uri).substr(0, fq));
-      const std::string_view fquery = fq == std::string::npos ? std::string_view() : std::string_view(uri).substr(fq + 1);
-      unsigned code = 200;
-      std::vector<std::pair<std::string, std::string>> headers;
-      if (uri.empty() || !fnorm) {
-        code = 400;
-        reason = fnorm ? std::error_code(errc::path_invalid) : fnorm.error();
-      } else if (auto fm = st->matcher.match(method, *fnorm); !fm) {
-        code = 404;
-        reason = errc::route_not_found;
-      } else {
-        route_index = fm->index;
-        const auto& route = st->cfg.routes[fm->index];
-        if (const auto& a = st->route_auth[fm->index]) {
-          auto ar = authorize_request(*a, req, fquery, route);
-          code = ar.status;
-          reason = ar.reason;
-          if (ar.token) headers = ar.token->headers;
-          if (code != 200) {
-            headers.clear();
-            headers.emplace_back("WWW-Authenticate", bearer_challenge(&route, code, reason));
-          }
-        }
-      }
-      log(code, path);
-      if (!co_await reply(code, std::move(headers), client_keep_alive && !has_body,
-                          code == 200 ? "{\"message\":\"OK\"}" : ""))
-        break;
-      continue;
-    }
-
-    auto match = st->matcher.match(std::string(req.method_string()), path);
-    if (!match) {
-      reason = errc::route_not_found;
-      log(404, path);
-      if (!co_await reply(404, {}, client_keep_alive && !has_body)) break;
-      continue;
-    }
-    route_index = match->index;
-    const auto& route = st->cfg.routes[match->index];
-    std::shared_ptr<const verified_entry> token;
-    if (const auto& a = st->route_auth[match->index]) {
-      auto ar = authorize_request(*a, req, query, route);
-      if (ar.refetching) {
-        // A kid the cached set lacks, and the issuer's JWKS is being refetched (a rotation):
-        // wait for that one shared fetch (bounded by its timeout), then decide again.
-        const auto before = a->jwks()->keys();
-        asio::steady_timer wait(co_await asio::this_coro::executor);
-        for (int i = 0; i < 40 && a->jwks()->keys() == before; ++i) {
-          wait.expires_after(std::chrono::milliseconds(50));
-          co_await wait.async_wait(use_tuple);
-        }
-        if (a->jwks()->keys() != before) ar = authorize_request(*a, req, query, route);
-      }
-      if (ar.status != 200) {
-        reason = ar.reason;
-        log(ar.status, path);
-        std::vector<std::pair<std::string, std::string>> challenge;
-        challenge.emplace_back("WWW-Authenticate", bearer_challenge(&route, ar.status, ar.reason));
-        if (!co_await reply(ar.status, std::move(challenge),
-                            client_keep_alive && !has_body))
-          break;
-        continue;
-      }
-      token = std::move(ar.token);
-    }
-    const auto& up = st->upstreams[match->index];
-    if (up.host.empty()) {
-      reason = errc::route_not_found;
-      log(404, path);
-      if (!co_await reply(404, {}, client_keep_alive && !has_body)) break;
-      continue;
-    }
-
-    // ---- rewrite the request for the upstream ----
-    {
-      // hop-by-hop headers, and any named in Connection, never travel
-      std::vector<std::string> drop;
-      for (const auto& f : req) {
-        const auto name = f.name_string();
-        if (is_hop_by_hop(name) || (name.size() >= 11 && beast::iequals(name.substr(0, 11), "x-gatepass-")))
-          drop.emplace_back(name);
-      }
-      for (std::string_view conn = req[http::field::connection]; !conn.empty();) {
-        const auto comma = conn.find(',');
-        auto tok = conn.substr(0, comma);
-        while (!tok.empty() && tok.front() == ' ') tok.remove_prefix(1);
-        while (!tok.empty() && tok.back() == ' ') tok.remove_suffix(1);
-        if (!tok.empty()) drop.emplace_back(tok);
-        conn = comma == std::string_view::npos ? std::string_view() : conn.substr(comma + 1);
-      }
-      if (const auto& a = st->route_auth[match->index]) {
-        for (const auto& [header, claim] : a->config().claims_to_headers) drop.push_back(header);
-        if (!a->config().forward_authorization) drop.emplace_back("Authorization");
-      }
-      for (const auto& d : drop) req.erase(d);
-      const std::string original_host(req[http::field::host]);
-      std::string xff(req["X-Forwarded-For"]);
-      req.set("X-Forwarded-For", xff.empty() ? remote : xff + ", " + remote);
-      req.set("X-Forwarded-Proto", "http");
-      if (!original_host.empty()) req.set("X-Forwarded-Host", original_host);
-      req.set(http::field::host, up.host_header);
-      if (token)
-        for (const auto& [k, v] : token->headers) req.set(k, v);
-      std::string new_target = up.base_path + path;
-      if (!query.empty()) new_target += "?" + std::string(query);
-      req.target(new_target);
-      req.version(11);
-      req.keep_alive(true);
-    }
-
-    // ---- connect (pooled) ----
-    const std::string key = up.host + ":" + up.port;
-    std::unique_ptr<beast::tcp_stream> upstream;
-    bool reused = false;
-    auto& idle = pool().idle[key];
-    while (!idle.empty() && !upstream) {
-      upstream = std::move(idle.back());
-      idle.pop_back();
-      reused = upstream->socket().is_open();
-      if (!reused) upstream.reset();
-    }
-    auto connect = [&]() -> awaitable<beast::error_code> {
-      upstream = std::make_unique<beast::tcp_stream>(co_await asio::this_coro::executor);
-      tcp::resolver resolver(co_await asio::this_coro::executor);
-      auto [rec, results] = co_await resolver.async_resolve(up.host, up.port, use_tuple);
-      if (rec) co_return rec;
-      upstream->expires_after(std::chrono::seconds(lim.upstream_connect_timeout));
-      auto [cec, ep] = co_await upstream->async_connect(results, use_tuple);
-      (void)ep;
-      if (!cec) upstream->socket().set_option(tcp::no_delay(true));
-      co_return cec;
-    };
-    if (!upstream) {
-      if (auto cec = co_await connect()) {
-        reason = cec == beast::error::timeout ? std::error_code(errc::upstream_timeout) : std::error_code(errc::upstream_refused);
-        const unsigned code = cec == beast::error::timeout ? 504 : 502;
-        log(code, path);
-        if (!co_await reply(code, {}, client_keep_alive && !has_body)) break;
-        continue;
-      }
-    }
-
-    // ---- request: header + streamed body ----
-    const auto up_started = std::chrono::steady_clock::now();
-    http::request_serializer<http::buffer_body> req_sr{req};
-    beast::error_code rec;
-    do {
-      if (!parser.is_done()) {
-        req.body().data = relay_buf;
-        req.body().size = sizeof relay_buf;
-        client->expires_after(std::chrono::seconds(lim.read_timeout));
-        auto [bec, bn] = co_await http::async_read(*client, buffer, parser, use_tuple);
-        (void)bn;
-        if (bec == http::error::need_buffer) bec = {};
-        if (bec) {
-          rec = bec;
-          break;
-        }
-        req.body().size = sizeof relay_buf - req.body().size;
-        req.body().data = relay_buf;
-        req.body().more = !parser.is_done();
-      } else {
-        req.body().data = nullptr;
-        req.body().size = 0;
-        req.body().more = false;
-      }
-      upstream->expires_after(std::chrono::seconds(lim.upstream_timeout));
-      auto [wec, wn] = co_await http::async_write(*upstream, req_sr, use_tuple);
-      (void)wn;
-      if (wec == http::error::need_buffer) wec = {};
-      if (wec) {
-        rec = wec;
-        break;
-      }
-    } while (!parser.is_done() || !req_sr.is_done());
-
-    // ---- response: header, then streamed body ----
-    std::optional<http::response_parser<http::buffer_body>> rpo;
-    auto fresh_parser = [&] {
-      rpo.emplace();
-      rpo->body_limit(boost::none);
-      if (req.method() == http::verb::head) rpo->skip(true);
-    };
-    fresh_parser();
-    beast::flat_buffer up_buffer;
-    beast::error_code hec = rec;
-    if (!hec) {
-      upstream->expires_after(std::chrono::seconds(lim.upstream_timeout));
-      auto [e, hn] = co_await http::async_read_header(*upstream, up_buffer, *rpo, use_tuple);
-      (void)hn;
-      hec = e;
-    }
-    {
-      // a pooled connection the upstream had closed meanwhile: one fresh attempt (no body)
-      const bool stale = hec == http::error::end_of_stream || hec == asio::error::connection_reset ||
-                         hec == asio::error::broken_pipe || hec == asio::error::eof;
-      if (hec && stale && reused && !has_body) {
-        // stale pooled connection: one fresh attempt
-        if (!(hec = co_await connect())) {
-          http::request_serializer<http::buffer_body> sr2{req};
-          req.body().data = nullptr;
-          req.body().size = 0;
-          req.body().more = false;
-          upstream->expires_after(std::chrono::seconds(lim.upstream_timeout));
-          auto [w2, wn2] = co_await http::async_write(*upstream, sr2, use_tuple);
-          (void)wn2;
-          if (w2 == http::error::need_buffer) w2 = {};
-          hec = w2;
-          if (!hec) {
-            fresh_parser();
-            up_buffer.clear();
-            auto [e2, hn2] = co_await http::async_read_header(*upstream, up_buffer, *rpo, use_tuple);
-            (void)hn2;
-            hec = e2;
-          }
-        }
-      }
-    }
-    if (hec) {
-      const bool timeout = hec == beast::error::timeout;
-      reason = timeout ? std::error_code(errc::upstream_timeout) : std::error_code(errc::upstream_refused);
-      const unsigned code = timeout ? 504 : 502;
-      log(code, path);
-      if (!co_await reply(code, {}, false)) break;
-      break;
-    }
-    st->counters->observe_upstream(std::chrono::duration<double>(std::chrono::steady_clock::now() - up_started).count());
-    auto& rp = *rpo;
-    auto& res = rp.get();
-    status = res.result_int();
-    const bool upstream_keep_alive = res.keep_alive();
-    {
-      std::vector<std::string> drop;
-      for (const auto& f : res)
-        if (is_hop_by_hop(f.name_string())) drop.emplace_back(f.name_string());
-      for (const auto& d : drop) res.erase(d);
-    }
-    const bool keep = client_keep_alive;
-    res.keep_alive(keep);
-    http::response_serializer<http::buffer_body> res_sr{res};
-    beast::error_code xec;
-    do {
-      if (!rp.is_done()) {
-        res.body().data = relay_buf;
-        res.body().size = sizeof relay_buf;
-        upstream->expires_after(std::chrono::seconds(lim.upstream_timeout));
-        auto [bec, bn] = co_await http::async_read(*upstream, up_buffer, rp, use_tuple);
-        (void)bn;
-        if (bec == http::error::need_buffer) bec = {};
-        if (bec) {
-          xec = bec;
-          break;
-        }
-        res.body().size = sizeof relay_buf - res.body().size;
-        res.body().data = relay_buf;
-        res.body().more = !rp.is_done();
-      } else {
-        res.body().data = nullptr;
-        res.body().size = 0;
-        res.body().more = false;
-      }
-      client->expires_after(std::chrono::seconds(lim.read_timeout));
-      auto [wec, wn] = co_await http::async_write(*client, res_sr, use_tuple);
-      (void)wn;
-      if (wec == http::error::need_buffer) wec = {};
-      if (wec) {
-        xec = wec;
-        break;
-      }
-    } while (!rp.is_done() || !res_sr.is_done());
-    log(status, path);
-    if (!xec && upstream_keep_alive && rp.is_done() && up_buffer.size() == 0) {
-      upstream->expires_never();
-      auto& slot = pool().idle[key];
-      if (slot.size() < 256) slot.push_back(std::move(upstream));
-    }
-    if (xec || !keep) break;
+    co_return false;
   }
-  beast::error_code sec;
-  client->socket().shutdown(tcp::socket::shutdown_send, sec);
-  co_return;
+  if (stopping) {
+    // draining: answer this request, then close
+  }
+  auto& req = parser.get();
+  const auto started = std::chrono::steady_clock::now();
+  const bool has_body = req.has_content_length() ? parser.content_length().value_or(0) > 0 : req.chunked();
+  const bool client_keep_alive = req.keep_alive() && !stopping;
+  const std::string target(req.target());
+  std::size_t route_index = st->cfg.routes.size();  // unmatched
+  unsigned status = 0;
+  std::error_code reason;
+
+  auto log = [&](unsigned code, std::string_view path) {
+    st->counters->count_request(route_index, code);
+    if (reason) st->counters->count_denied(reason);
+    if (!st->cfg.access_log) return;
+    json::object o;
+    o["time"] = format_utc(wall_now());
+    o["remote"] = c.remote;
+    o["method"] = std::string(req.method_string());
+    o["path"] = std::string(path);  // normalized, never the query: it may hold a token
+    o["route"] = route_index < st->route_labels.size() ? st->route_labels[route_index] : "";
+    o["status"] = code;
+    if (reason) o["reason"] = reason.message();
+    o["ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    std::string line = json::serialize(o) + "\n";
+    [[maybe_unused]] auto w = ::write(1, line.data(), line.size());
+  };
+
+  if (target.size() > lim.max_url_bytes) {
+    log(414, "");
+    co_await reply(414, {}, false);
+    co_return false;
+  }
+  const auto qpos = target.find('?');
+  const std::string_view raw_path = std::string_view(target).substr(0, qpos);
+  const std::string_view query = qpos == std::string::npos ? std::string_view() : std::string_view(target).substr(qpos + 1);
+  auto norm = normalize_path(raw_path);
+  if (!norm) {
+    reason = norm.error();
+    log(400, "");
+    co_await reply(400, {}, false);
+    co_return false;
+  }
+  const std::string& path = *norm;
+
+  // operations endpoints on the main listener unless admin_listen is set
+  if (st->cfg.admin_listen.empty() && (req.method() == http::verb::get || req.method() == http::verb::head)) {
+    if (auto r = admin_response(*st, path)) {
+      log(r->status, path);
+      std::vector<std::pair<std::string, std::string>> ct;
+      ct.emplace_back("Content-Type", std::string(r->header("Content-Type")));
+      co_return co_await reply(r->status, std::move(ct),
+                          client_keep_alive && !has_body, std::move(r->body));
+    }
+  }
+
+  // forward-auth for nginx auth_request, Traefik ForwardAuth, Envoy ext_authz
+  if (path == st->cfg.forward_auth_path) {
+    auto h = [&](http::field f1, const char* f2) {
+      auto v = req[f2];
+      return v.empty() ? std::string(req[f1]) : std::string(v);
+    };
+    std::string method(req["X-Original-Method"]);
+    if (method.empty()) method = std::string(req["X-Forwarded-Method"]);
+    if (method.empty()) method = "GET";
+    std::string uri(req["X-Original-URI"]);
+    if (uri.empty()) uri = std::string(req["X-Forwarded-Uri"]);
+    (void)h;
+    const auto fq = uri.find('?');
+    auto fnorm = normalize_path(std::string_view(uri).substr(0, fq));
+    const std::string_view fquery = fq == std::string::npos ? std::string_view() : std::string_view(uri).substr(fq + 1);
+    unsigned code = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (uri.empty() || !fnorm) {
+      code = 400;
+      reason = fnorm ? std::error_code(errc::path_invalid) : fnorm.error();
+    } else if (auto fm = st->matcher.match(method, *fnorm); !fm) {
+      code = 404;
+      reason = errc::route_not_found;
+    } else {
+      route_index = fm->index;
+      const auto& route = st->cfg.routes[fm->index];
+      if (const auto& a = st->route_auth[fm->index]) {
+        auto ar = authorize_request(*a, req, fquery, route);
+        code = ar.status;
+        reason = ar.reason;
+        if (ar.token) headers = ar.token->headers;
+        if (code != 200) {
+          headers.clear();
+          headers.emplace_back("WWW-Authenticate", bearer_challenge(&route, code, reason));
+        }
+      }
+    }
+    log(code, path);
+    co_return co_await reply(code, std::move(headers), client_keep_alive && !has_body,
+                        code == 200 ? "{\"message\":\"OK\"}" : "");
+  }
+
+  auto match = st->matcher.match(std::string(req.method_string()), path);
+  if (!match) {
+    reason = errc::route_not_found;
+    log(404, path);
+    co_return co_await reply(404, {}, client_keep_alive && !has_body);
+  }
+  route_index = match->index;
+  const auto& route = st->cfg.routes[match->index];
+  std::shared_ptr<const verified_entry> token;
+  if (const auto& a = st->route_auth[match->index]) {
+    auto ar = authorize_request(*a, req, query, route);
+    if (ar.refetching) {
+      // A kid the cached set lacks, and the issuer's JWKS is being refetched (a rotation):
+      // wait for that one shared fetch (bounded by its timeout), then decide again.
+      const auto before = a->jwks()->keys();
+      asio::steady_timer wait(co_await asio::this_coro::executor);
+      for (int i = 0; i < 40 && a->jwks()->keys() == before; ++i) {
+        wait.expires_after(std::chrono::milliseconds(50));
+        co_await wait.async_wait(use_tuple);
+      }
+      if (a->jwks()->keys() != before) ar = authorize_request(*a, req, query, route);
+    }
+    if (ar.status != 200) {
+      reason = ar.reason;
+      log(ar.status, path);
+      std::vector<std::pair<std::string, std::string>> challenge;
+      challenge.emplace_back("WWW-Authenticate", bearer_challenge(&route, ar.status, ar.reason));
+      co_return co_await reply(ar.status, std::move(challenge),
+                          client_keep_alive && !has_body);
+    }
+    token = std::move(ar.token);
+  }
+  const auto& up = st->upstreams[match->index];
+  if (up.host.empty()) {
+    reason = errc::route_not_found;
+    log(404, path);
+    co_return co_await reply(404, {}, client_keep_alive && !has_body);
+  }
+
+  // ---- the request head for the upstream ----
+  // Hop-by-hop headers, any named in Connection, client-sent claim headers (X-Gatepass-*,
+  // configured claim headers) and the ones set here never travel; the framing headers
+  // (Content-Length, Transfer-Encoding) always do, since the body is relayed as received.
+  std::string head;
+  {
+    const authenticator* auth = st->route_auth[match->index].get();
+    std::string_view conn_tokens[8];
+    std::size_t conn_count = 0;
+    for (std::string_view conn = req[http::field::connection]; !conn.empty();) {
+      const auto comma = conn.find(',');
+      auto tok = conn.substr(0, comma);
+      while (!tok.empty() && tok.front() == ' ') tok.remove_prefix(1);
+      while (!tok.empty() && tok.back() == ' ') tok.remove_suffix(1);
+      if (!tok.empty() && conn_count < std::size(conn_tokens)) conn_tokens[conn_count++] = tok;
+      conn = comma == std::string_view::npos ? std::string_view() : conn.substr(comma + 1);
+    }
+    auto dropped = [&](const http::fields::value_type& f) {
+      switch (f.name()) {
+        case http::field::host:
+          return true;
+        case http::field::content_length:
+        case http::field::transfer_encoding:
+          return false;  // framing
+        case http::field::authorization:
+          if (auth != nullptr && !auth->config().forward_authorization) return true;
+          break;
+        default:
+          break;
+      }
+      const auto name = f.name_string();
+      if (is_hop_by_hop(name)) return true;
+      if (name.size() >= 11 && beast::iequals(name.substr(0, 11), "x-gatepass-")) return true;
+      if (beast::iequals(name, "x-forwarded-for") || beast::iequals(name, "x-forwarded-proto") ||
+          beast::iequals(name, "x-forwarded-host"))
+        return true;
+      for (std::size_t i = 0; i < conn_count; ++i)
+        if (beast::iequals(name, conn_tokens[i])) return true;
+      if (auth != nullptr)
+        for (const auto& [header, claim] : auth->config().claims_to_headers)
+          if (beast::iequals(name, header)) return true;
+      return false;
+    };
+    head.reserve(c.buffer.size() + 512 + (token ? 1024 : 0));
+    head.append(req.method_string());
+    head += ' ';
+    head += up.base_path;
+    head += path;
+    if (!query.empty()) {
+      head += '?';
+      head.append(query);
+    }
+    head.append(" HTTP/1.1\r\n", 11);
+    append_field(head, "Host", up.host_header);
+    std::string_view xff, original_host = req[http::field::host];
+    for (const auto& f : req) {
+      if (dropped(f)) {
+        if (xff.empty() && beast::iequals(f.name_string(), "x-forwarded-for")) xff = f.value();
+        continue;
+      }
+      append_field(head, f.name_string(), f.value());
+    }
+    head.append("X-Forwarded-For: ");
+    if (!xff.empty()) {
+      head.append(xff);
+      head.append(", ");
+    }
+    head.append(c.remote);
+    head.append("\r\n");
+    append_field(head, "X-Forwarded-Proto", c.stream.tls() ? "https" : "http");
+    if (!original_host.empty()) append_field(head, "X-Forwarded-Host", original_host);
+    if (token)
+      for (const auto& [k, v] : token->headers) append_field(head, k, v);
+    head.append("\r\n", 2);
+  }
+
+  // ---- connect (pooled) ----
+  const std::string& key = up.pool_key;
+  std::unique_ptr<any_stream> upstream;
+  bool reused = false;
+  auto& idle = pool().idle[key];
+  while (!idle.empty() && !upstream) {
+    upstream = std::move(idle.back());
+    idle.pop_back();
+    reused = upstream->tcp().socket().is_open();
+    if (!reused) upstream.reset();
+  }
+  auto connect = [&]() -> awaitable<beast::error_code> {
+    upstream = std::make_unique<any_stream>(beast::tcp_stream(co_await asio::this_coro::executor), up.tls_ctx);
+    tcp::resolver resolver(co_await asio::this_coro::executor);
+    auto [rec, results] = co_await resolver.async_resolve(up.host, up.port, use_tuple);
+    if (rec) co_return rec;
+    upstream->tcp().expires_after(std::chrono::seconds(lim.upstream_connect_timeout));
+    auto [cec, ep] = co_await upstream->tcp().async_connect(results, use_tuple);
+    (void)ep;
+    if (cec) co_return cec;
+    beast::error_code ignore;
+    upstream->tcp().socket().set_option(tcp::no_delay(true), ignore);
+    if (auto* tls = upstream->tls()) {
+      // the certificate must chain to a trusted CA and name the host; SNI carries names only
+      tls->set_verify_mode(ssl::verify_peer);
+      tls->set_verify_callback(ssl::host_name_verification(up.host));
+      beast::error_code not_ip;
+      (void)asio::ip::make_address(up.host, not_ip);
+      if (not_ip && !SSL_set_tlsext_host_name(tls->native_handle(), up.host.c_str()))
+        co_return beast::error_code(asio::error::invalid_argument);
+      upstream->tcp().expires_after(std::chrono::seconds(lim.upstream_connect_timeout));
+      auto [hec] = co_await tls->async_handshake(ssl::stream_base::client, use_tuple);
+      cec = hec;
+    }
+    co_return cec;
+  };
+  if (!upstream) {
+    if (auto cec = co_await connect()) {
+      reason = cec == beast::error::timeout ? std::error_code(errc::upstream_timeout) : std::error_code(errc::upstream_refused);
+      const unsigned code = cec == beast::error::timeout ? 504 : 502;
+      log(code, path);
+      co_return co_await reply(code, {}, client_keep_alive && !has_body);
+    }
+  }
+
+  // ---- request: head + streamed body ----
+  const auto up_started = std::chrono::steady_clock::now();
+  std::unique_ptr<char[]> relay;  // allocated for the first body piece
+  std::size_t relay_cap = 0;
+  const bool req_chunked = req.chunked();
+  beast::error_code rec;
+  for (bool head_sent = false, more = true; more;) {
+    std::size_t got = 0;
+    if (!parser.is_done()) {
+      if (!relay) relay = relay_buffer(relay_cap, parser.content_length_remaining());
+      req.body().data = relay.get();
+      req.body().size = relay_cap;
+      c.stream.tcp().expires_after(std::chrono::seconds(lim.read_timeout));
+      auto [bec, bn] = co_await http::async_read(c.stream, c.buffer, parser, use_tuple);
+      (void)bn;
+      if (bec == http::error::need_buffer) bec = {};
+      if (bec) {
+        rec = bec;
+        break;
+      }
+      got = relay_cap - req.body().size;
+    }
+    more = !parser.is_done();
+    if (head_sent && got == 0 && more) continue;
+    piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.get(), got, req_chunked, !more);
+    upstream->tcp().expires_after(std::chrono::seconds(lim.upstream_timeout));
+    auto [wec, wn] = co_await asio::async_write(*upstream, pb.b, use_tuple);
+    (void)wn;
+    head_sent = true;
+    if (wec) {
+      rec = wec;
+      break;
+    }
+  }
+
+  // ---- response: header, then streamed body ----
+  std::optional<http::response_parser<http::buffer_body>> rpo;
+  auto fresh_parser = [&] {
+    rpo.emplace();
+    rpo->body_limit(boost::none);
+    if (req.method() == http::verb::head) rpo->skip(true);
+  };
+  fresh_parser();
+  beast::flat_buffer up_buffer;
+  beast::error_code hec = rec;
+  if (!hec) {
+    upstream->tcp().expires_after(std::chrono::seconds(lim.upstream_timeout));
+    auto [e, hn] = co_await http::async_read_header(*upstream, up_buffer, *rpo, use_tuple);
+    (void)hn;
+    hec = e;
+  }
+  {
+    // a pooled connection the upstream had closed meanwhile: one fresh attempt (no body)
+    const bool stale = hec == http::error::end_of_stream || hec == asio::error::connection_reset ||
+                       hec == asio::error::broken_pipe || hec == asio::error::eof ||
+                       hec == ssl::error::stream_truncated;
+    if (hec && stale && reused && !has_body) {
+      // stale pooled connection: one fresh attempt
+      if (!(hec = co_await connect())) {
+        upstream->tcp().expires_after(std::chrono::seconds(lim.upstream_timeout));
+        auto [w2, wn2] = co_await asio::async_write(*upstream, asio::buffer(head), use_tuple);
+        (void)wn2;
+        hec = w2;
+        if (!hec) {
+          fresh_parser();
+          up_buffer.clear();
+          auto [e2, hn2] = co_await http::async_read_header(*upstream, up_buffer, *rpo, use_tuple);
+          (void)hn2;
+          hec = e2;
+        }
+      }
+    }
+  }
+  if (hec) {
+    const bool timeout = hec == beast::error::timeout;
+    reason = timeout ? std::error_code(errc::upstream_timeout) : std::error_code(errc::upstream_refused);
+    const unsigned code = timeout ? 504 : 502;
+    log(code, path);
+    co_await reply(code, {}, false);
+    co_return false;
+  }
+  st->counters->observe_upstream(std::chrono::duration<double>(std::chrono::steady_clock::now() - up_started).count());
+  auto& rp = *rpo;
+  auto& res = rp.get();
+  status = res.result_int();
+  const bool upstream_keep_alive = res.keep_alive();
+  // a body that ends when the upstream closes cannot be delimited on a kept-alive connection
+  const bool keep = client_keep_alive && !rp.need_eof();
+  const bool res_chunked = !rp.is_done() && rp.chunked();
+  head.clear();
+  head.append("HTTP/1.1 ", 9);
+  head.append(std::to_string(status));
+  head += ' ';
+  head.append(res.reason());
+  head.append("\r\n", 2);
+  for (const auto& f : res)
+    if (!is_hop_by_hop(f.name_string())) append_field(head, f.name_string(), f.value());
+  if (!keep)
+    head.append("Connection: close\r\n");
+  else if (req.version() < 11)
+    head.append("Connection: keep-alive\r\n");
+  head.append("\r\n", 2);
+  // the request body's buffer serves again when it is large enough
+  if (relay && relay_cap < rp.content_length_remaining().value_or(relay_size)) relay.reset();
+  beast::error_code xec;
+  for (bool head_sent = false, more = true; more;) {
+    std::size_t got = 0;
+    if (!rp.is_done()) {
+      if (!relay) relay = relay_buffer(relay_cap, rp.content_length_remaining());
+      res.body().data = relay.get();
+      res.body().size = relay_cap;
+      upstream->tcp().expires_after(std::chrono::seconds(lim.upstream_timeout));
+      auto [bec, bn] = co_await http::async_read(*upstream, up_buffer, rp, use_tuple);
+      (void)bn;
+      if (bec == http::error::need_buffer) bec = {};
+      if (bec) {
+        xec = bec;
+        break;
+      }
+      got = relay_cap - res.body().size;
+    }
+    more = !rp.is_done();
+    if (head_sent && got == 0 && more) continue;
+    piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.get(), got, res_chunked, !more);
+    c.stream.tcp().expires_after(std::chrono::seconds(lim.read_timeout));
+    auto [wec, wn] = co_await asio::async_write(c.stream, pb.b, use_tuple);
+    (void)wn;
+    head_sent = true;
+    if (wec) {
+      xec = wec;
+      break;
+    }
+  }
+  log(status, path);
+  if (!xec && upstream_keep_alive && rp.is_done() && up_buffer.size() == 0) {
+    upstream->tcp().expires_never();
+    auto& slot = pool().idle[key];
+    if (slot.size() < 256) slot.push_back(std::move(upstream));
+  }
+  co_return !xec && keep;
 }
 
 gateway_server::gateway_server(std::vector<asio::io_context*> loops,
@@ -698,6 +1019,7 @@ gateway_server::gateway_server(std::vector<asio::io_context*> loops,
     : impl_(std::make_shared<impl>()) {
   impl_->loops = std::move(loops);
   impl_->state = std::move(state);
+  if (!impl_->state->cfg.tls.cert_file.empty()) impl_->listener_tls = listener_tls_context(impl_->state->cfg.tls);
   const auto [host, port_num] = [&] {
     const auto& l = impl_->state->cfg.listen;
     const auto colon = l.rfind(':');
@@ -725,10 +1047,24 @@ gateway_server::gateway_server(std::vector<asio::io_context*> loops,
     port = acc->local_endpoint().port();  // port 0: the others share the one picked
     impl_->acceptors.push_back(std::move(acc));
   }
+  impl_->slots.resize(impl_->loops.size());
+  for (std::size_t i = 0; i < impl_->loops.size(); ++i) {
+    impl_->slots[i].sweep = std::make_unique<asio::steady_timer>(*impl_->loops[i]);
+    impl_->sweep(i);
+  }
   for (std::size_t i = 0; i < impl_->acceptors.size(); ++i) impl_->accept(i);
 }
 
-gateway_server::~gateway_server() { stop(); }
+gateway_server::~gateway_server() {
+  stop();
+  // Handlers still queued in the (stopped) loops hold impl, so it may only be freed while some
+  // loop is being destroyed. Let go now, while every loop exists, of what is bound to them or
+  // to another loop (acceptors, timers, the state's JWKS caches).
+  for (auto& a : impl_->acceptors) a.reset();
+  for (auto& slot : impl_->slots) slot.sweep.reset();
+  std::lock_guard lock(impl_->m);
+  impl_->state.reset();
+}
 
 unsigned short gateway_server::port() const noexcept {
   beast::error_code ec;
@@ -744,20 +1080,18 @@ std::int64_t gateway_server::connections() const noexcept { return impl_->connec
 
 void gateway_server::stop() {
   if (impl_->stopping.exchange(true)) return;
-  for (std::size_t i = 0; i < impl_->acceptors.size(); ++i)
+  // On each loop: stop accepting and close the connections waiting for a request; busy ones
+  // finish their response and then close (they see `stopping`).
+  for (std::size_t i = 0; i < impl_->loops.size(); ++i)
     asio::post(*impl_->loops[i], [self = impl_, i] {
-      beast::error_code ec;
-      self->acceptors[i]->close(ec);
+      beast::error_code ignore;
+      if (self->acceptors[i]) self->acceptors[i]->close(ignore);
+      if (self->slots[i].sweep) self->slots[i].sweep->cancel();
+      self->slots[i].idle.for_each([](client_conn& c) {
+        beast::error_code e;
+        c.stream.tcp().socket().cancel(e);
+      });
     });
-  // idle keep-alive connections wait in a read: cancel it; busy ones finish their response
-  std::vector<std::shared_ptr<beast::tcp_stream>> streams;
-  {
-    std::lock_guard lock(impl_->sessions_m);
-    for (auto& w : impl_->idle_streams)
-      if (auto s = w.lock()) streams.push_back(std::move(s));
-  }
-  for (auto& s : streams)
-    asio::post(s->get_executor(), [s] { s->expires_after(std::chrono::milliseconds(200)); });
 }
 
 }  // namespace gatepass::gateway

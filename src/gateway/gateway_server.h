@@ -18,7 +18,10 @@
 
 namespace boost::asio {
 class io_context;
+namespace ssl {
+class context;
 }
+}  // namespace boost::asio
 
 namespace gatepass::gateway {
 
@@ -30,6 +33,8 @@ struct upstream_target {
   std::string base_path;  // prefix added before the request path ("" or "/base")
   std::string host_header;
   bool tls = false;
+  std::shared_ptr<boost::asio::ssl::context> tls_ctx;  // https: verify peer + host name
+  std::string pool_key;  // idle connections are shared by targets with the same key
 };
 
 /// Everything a request needs, built once from the config.
@@ -56,8 +61,10 @@ std::optional<net::http_response> admin_response(const gateway_state& s, std::st
 
 class gateway_server {
  public:
-  /// Binds cfg.listen once per loop (SO_REUSEPORT). Throws std::runtime_error on failure.
+  /// Binds cfg.listen once per loop (SO_REUSEPORT); serves HTTPS when cfg.tls names a cert and
+  /// key (read once here: a SIGHUP does not reload them). Throws std::runtime_error on failure.
   gateway_server(std::vector<boost::asio::io_context*> loops, std::shared_ptr<const gateway_state> state);
+  /// Destroy after the loops stopped running (and before they are destroyed).
   ~gateway_server();
   gateway_server(const gateway_server&) = delete;
   gateway_server& operator=(const gateway_server&) = delete;

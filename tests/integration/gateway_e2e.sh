@@ -149,6 +149,161 @@ else
   fails=$((fails + 1)); echo "FAIL nginx not installed (scripts/install-deps installs it)"
 fi
 
+# ==== keep-alive on the plain listener ======================================================
+# Between requests a connection waits holding no request state; these prove it still serves
+# the next request: after a proxied response, pipelined, and after an idle pause.
+read -r k1 k2 <<<"$(curl -s -o /dev/null -o /dev/null -w '%{http_code}:%{local_port} ' -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/a" "$G/myfunction/protected/user/b")"
+check "keep-alive: two proxied requests over one connection" "200 200 same" \
+  "${k1%%:*} ${k2%%:*} $([[ -n $k1 && ${k1#*:} == "${k2#*:}" ]] && echo same || echo different)"
+check "keep-alive: two pipelined requests, then one after a 1 s pause" "2 1" "$(python3 - "$GW" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(3)
+def answers(n):
+    data = b""
+    try:
+        while data.count(b"HTTP/1.1 200") < n:
+            chunk = s.recv(65536)
+            if not chunk: break
+            data += chunk
+    except socket.timeout:
+        pass
+    return data.count(b"HTTP/1.1 200")
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+first = answers(2)
+time.sleep(1)
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+print(first, answers(1))
+PY
+)"
+# the deadlines of waiting connections (read_timeout before the first request, idle_timeout
+# between requests) on a gateway-only instance with short ones
+KGW=$(free_port); mkdir -p "$W/ka"
+cat > "$W/ka/gatepass.yaml" <<YAML
+gateway:
+  listen: 127.0.0.1:$KGW
+  threads: 1
+  access_log: false
+  limits: { read_timeout: 1s, idle_timeout: 2s }
+  routes:
+    - { method: GET, path: "/open/{proxy+}", upstream: "http://127.0.0.1:$UP" }
+YAML
+(cd "$W/ka" && exec "$BIN" --config "$W/ka/gatepass.yaml" serve > "$W/ka/serve.log" 2>&1) & KGP=$!; PIDS+=($KGP)
+for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$KGW/healthz" && break; sleep 0.1; done
+check "timeouts: silent connection closed after read_timeout, idle one after idle_timeout" "closed closed" "$(python3 - "$KGW" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+def closed_within(s, lo, hi):
+    s.settimeout(hi)
+    start = time.monotonic()
+    try:
+        while s.recv(4096):
+            pass
+    except socket.timeout:
+        return "open after %.1fs" % (time.monotonic() - start)
+    took = time.monotonic() - start
+    return "closed" if took >= lo else "closed early (%.1fs)" % took
+silent = socket.create_connection(("127.0.0.1", port))
+r1 = closed_within(silent, 0.5, 3.5)
+idle = socket.create_connection(("127.0.0.1", port))
+idle.sendall(b"GET /open/x HTTP/1.1\r\nHost: x\r\n\r\n")
+idle.settimeout(3)
+data = b""
+while b'"body_bytes"' not in data:
+    data += idle.recv(4096)
+r2 = closed_within(idle, 1.5, 4.5)
+print(r1, r2)
+PY
+)"
+kill -TERM "$KGP" 2>/dev/null
+
+# ==== TLS: an HTTPS listener and https upstreams ==========================================
+# A throwaway CA and a server certificate for the name localhost (not for 127.0.0.1); a second,
+# gateway-only gatepass serving HTTPS with the same issuer; the echo upstream behind TLS.
+T="$W/tls"; mkdir -p "$T/ca" "$T/other"
+TGW=$(free_port); TUP=$(free_port)
+mkca() {  # dir common-name
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=$2" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+    -keyout "$1/ca.key" -out "$1/ca.pem" 2>/dev/null
+}
+mkca "$T/ca" "gatepass e2e CA"
+mkca "$T/other" "an unrelated CA"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+  -keyout "$T/server.key" -out "$T/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' > "$T/ext.cnf"
+openssl x509 -req -in "$T/server.csr" -CA "$T/ca/ca.pem" -CAkey "$T/ca/ca.key" -CAcreateserial -days 2 \
+  -extfile "$T/ext.cnf" -out "$T/server.pem" 2>/dev/null
+check "TLS: test certificate made" 0 "$(openssl verify -CAfile "$T/ca/ca.pem" "$T/server.pem" >/dev/null 2>&1; echo $?)"
+python3 - "$ROOT/examples" "$TUP" "$T/server.pem" "$T/server.key" <<'PY' &
+import ssl, sys
+sys.path.insert(0, sys.argv[1])
+from http.server import ThreadingHTTPServer
+from echo_upstream import Echo
+server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[2])), Echo)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+server.socket = ctx.wrap_socket(server.socket, server_side=True)
+server.serve_forever()
+PY
+PIDS+=($!)
+write_tls_config() {  # upstream CA file
+  cat > "$T/gatepass.yaml" <<YAML
+gateway:
+  listen: 127.0.0.1:$TGW
+  threads: 1
+  access_log: false
+  tls: { cert_file: "$T/server.pem", key_file: "$T/server.key" }
+  upstream_ca_file: "$1"
+  limits: { read_timeout: 2s }
+  authorizers:
+    jwtAuthorizer: { issuer_url: "http://127.0.0.1:$ISS", audience: [my-audience] }
+  routes:
+    - { method: GET, path: "/plain/{proxy+}", authorizer: jwtAuthorizer, scopes: [USER], upstream: "http://127.0.0.1:$UP" }
+    - { method: GET, path: "/secure/{proxy+}", authorizer: jwtAuthorizer, scopes: [USER], upstream: "https://localhost:$TUP" }
+    - { method: GET, path: "/wrongname/{proxy+}", authorizer: jwtAuthorizer, scopes: [USER], upstream: "https://127.0.0.1:$TUP" }
+YAML
+}
+write_tls_config "$T/ca/ca.pem"
+(cd "$T" && exec "$BIN" --config "$T/gatepass.yaml" serve > "$T/serve.log" 2>&1) & TGP=$!; PIDS+=($TGP)
+S="https://localhost:$TGW"
+tcurl() { curl -s --resolve "localhost:$TGW:127.0.0.1" --cacert "$T/ca/ca.pem" "$@"; }
+for _ in $(seq 150); do tcurl -f -o /dev/null "$S/readyz" && break; sleep 0.1; done
+check "TLS listener: readyz over https" 200 "$(tcurl -o /dev/null -w '%{http_code}' "$S/readyz")"
+check "TLS listener: valid token" 200 "$(tcurl -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $USER_T" "$S/plain/a")"
+check "TLS listener: no token" 401 "$(tcurl -o /dev/null -w '%{http_code}' "$S/plain/a")"
+# two requests, one connection: both transfers leave from the same local port
+read -r k1 k2 <<<"$(tcurl -o /dev/null -o /dev/null -w '%{http_code}:%{local_port} ' -H "Authorization: Bearer $USER_T" "$S/plain/a" "$S/plain/b")"
+check "TLS listener: keep-alive, two requests over one TLS connection" "200 200 same" \
+  "${k1%%:*} ${k2%%:*} $([[ -n $k1 && ${k1#*:} == "${k2#*:}" ]] && echo same || echo different)"
+check "TLS listener: a client without the CA refuses it" 000 \
+  "$(curl -s --resolve "localhost:$TGW:127.0.0.1" -o /dev/null -w '%{http_code}' "$S/healthz")"
+check "TLS listener: TLS 1.1 refused" 000 \
+  "$(tcurl --tlsv1.1 --tls-max 1.1 -o /dev/null -w '%{http_code}' "$S/healthz" 2>/dev/null)"
+check "TLS listener: plain HTTP gets no HTTP answer" 000 "$(code "http://127.0.0.1:$TGW/healthz")"
+# a client that connects and never starts the handshake is cut after read_timeout (2 s)
+started=$(date +%s)
+timeout 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/$TGW; cat <&3 >/dev/null" 2>/dev/null; rc=$?
+check "TLS listener: silent client cut by the handshake timeout" "0 yes" \
+  "$rc $( (( $(date +%s) - started <= 6 )) && echo yes || echo no)"
+body=$(tcurl -H "Authorization: Bearer $USER_T" "$S/secure/a")
+contains "https upstream: private CA, SNI and host name verified" '"sub": "alice"' "$body"
+check "https upstream: pooled connection reused" 200 "$(tcurl -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $USER_T" "$S/secure/b")"
+check "https upstream: certificate not for that host name" 502 "$(tcurl -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $USER_T" "$S/wrongname/a")"
+check "https upstream: chunked response streams through TLS both ways" "first;second;third" "$(tcurl -H "Authorization: Bearer $USER_T" "$S/secure/chunked")"
+# SIGHUP to a CA that did not sign the upstream's certificate: pooled connections verified
+# under the old trust are not reused, the new handshake fails → 502
+write_tls_config "$T/other/ca.pem"
+kill -HUP "$TGP"
+for _ in $(seq 50); do
+  [[ $(tcurl -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $USER_T" "$S/secure/a") == 502 ]] && break
+  sleep 0.1
+done
+check "https upstream: wrong CA" 502 "$(tcurl -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $USER_T" "$S/secure/a")"
+check "TLS listener still serves after the reload" 200 "$(tcurl -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $USER_T" "$S/plain/a")"
+kill -TERM "$TGP" 2>/dev/null
+# ==== end of TLS ===========================================================================
+
 kill -TERM "$GP"
 for _ in $(seq 100); do kill -0 "$GP" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$GP" 2>/dev/null; then fails=$((fails + 1)); echo "FAIL SIGTERM drain"; else passes=$((passes + 1)); echo "ok   SIGTERM drains and exits"; fi
