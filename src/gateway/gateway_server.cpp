@@ -722,11 +722,13 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   const auto& route = st->cfg.routes[match->index];
   std::shared_ptr<const verified_entry> token;
   if (const auto& a = st->route_auth[match->index]) {
+    // the set the decision saw: a refetch that completes before the wait below begins is
+    // still noticed
+    const auto before = a->jwks()->keys();
     auto ar = authorize_request(*a, req, query, route);
     if (ar.refetching) {
       // A kid the cached set lacks, and the issuer's JWKS is being refetched (a rotation):
       // wait for that one shared fetch (bounded by its timeout), then decide again.
-      const auto before = a->jwks()->keys();
       asio::steady_timer wait(co_await asio::this_coro::executor);
       for (int i = 0; i < 40 && a->jwks()->keys() == before; ++i) {
         wait.expires_after(std::chrono::milliseconds(50));
