@@ -9,16 +9,7 @@ W=$(mktemp -d /tmp/gp-e2e.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$W"; }
 trap cleanup EXIT
-fails=0; passes=0
-check() {  # name expected actual
-  if [[ "$2" == "$3" ]]; then passes=$((passes + 1)); echo "ok   $1";
-  else fails=$((fails + 1)); echo "FAIL $1: expected [$2], got [$3]"; fi
-}
-contains() {  # name needle haystack
-  if [[ "$3" == *"$2"* ]]; then passes=$((passes + 1)); echo "ok   $1";
-  else fails=$((fails + 1)); echo "FAIL $1: [$2] not in [$3]"; fi
-}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$ROOT/tests/support/e2e_lib.sh"
 ISS=$(free_port); GW=$(free_port); UP=$(free_port); DEAD=$(free_port); NGX=$(free_port)
 export GATEPASS_PASSPHRASE=e2e-passphrase
 cd "$W"
@@ -53,7 +44,6 @@ check "readyz once the JWKS is loaded" 200 "$(curl -s -o /dev/null -w '%{http_co
 USER_T=$("$BIN" --config "$W/gatepass.yaml" token issue --sub alice --scope USER 2>/dev/null)
 BOTH_T=$("$BIN" --config "$W/gatepass.yaml" token issue --sub root --scope "USER ADMIN" 2>/dev/null)
 G="http://127.0.0.1:$GW"
-code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 
 check "USER token on the user route" 200 "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/a")"
 check "USER token on the admin route" 403 "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/admin/a")"
