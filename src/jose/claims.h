@@ -34,4 +34,9 @@ bool typ_matches(std::string_view actual, std::string_view expected) noexcept;
 /// (string or array, as Azure AD and Okta issue it), sorted and unique.
 result<std::vector<std::string>> scopes_of(const boost::json::object& claims);
 
+/// validate_claims, then scopes_of, finding the registered claims once: the verifier's path.
+result<std::vector<std::string>> validate_claims_and_scopes(const boost::json::object& claims,
+                                                            const claims_policy& policy,
+                                                            std::int64_t now);
+
 }  // namespace gatepass::jose

@@ -1,7 +1,10 @@
 #include "jose/json.h"
 
 #include <boost/json/basic_parser_impl.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/value_stack.hpp>
+
+#include <memory>
 
 #include "jose/errc.h"
 
@@ -149,7 +152,8 @@ std::error_code map_error(const json::error_code& ec, std::string_view text) {
 
 }  // namespace
 
-result<json::object> parse_json_object(std::string_view text, const json_limits& limits) {
+result<json::object> parse_json_object(std::string_view text, const json_limits& limits,
+                                       json::storage_ptr sp) {
   json::parse_options opt;
   opt.max_depth = limits.max_depth;
   // Boost.JSON rejects invalid UTF-8 (overlong forms, surrogates, above U+10FFFF) but reports
@@ -157,7 +161,7 @@ result<json::object> parse_json_object(std::string_view text, const json_limits&
   // A text that parses is valid UTF-8: outside strings the grammar allows ASCII only.
   unsigned char temp[2048];  // the value stack's scratch: no heap for small documents
   json::basic_parser<tree_builder> parser(opt, temp, sizeof temp);
-  parser.handler().st.reset();
+  parser.handler().st.reset(std::move(sp));
   json::error_code ec;
   const std::size_t n = parser.write_some(false, text.data(), text.size(), ec);
   if (!ec && n < text.size()) ec = json::error::extra_data;
@@ -168,5 +172,41 @@ result<json::object> parse_json_object(std::string_view text, const json_limits&
   if (count_members(v) != parser.handler().keys) return errc::json_duplicate_member;
   return std::move(*obj);
 }
+
+namespace {
+
+// The arena behind make_token_storage: the first block lives inside the object, so the
+// shared resource, its bookkeeping and the first kilobytes of tree are one allocation, and
+// most allocations are a pointer bump here. A token's trees take a few hundred octets to a
+// couple of kilobytes; bigger ones spill into blocks from the default heap, released with the
+// arena.
+class token_arena final : public json::memory_resource {
+ public:
+  // User-provided, so make_shared_resource's value-initialisation leaves first_ unwritten.
+  token_arena() noexcept {}
+
+ private:
+  void* do_allocate(std::size_t n, std::size_t align) override {
+    void* p = first_ + used_;
+    std::size_t space = sizeof first_ - used_;
+    if (std::align(align, n, p, space) != nullptr) {
+      used_ = sizeof first_ - space + n;
+      return p;
+    }
+    return more_.allocate(n, align);
+  }
+  void do_deallocate(void*, std::size_t, std::size_t) override {}
+  bool do_is_equal(const json::memory_resource& other) const noexcept override {
+    return this == &other;
+  }
+
+  alignas(std::max_align_t) unsigned char first_[2048];
+  std::size_t used_ = 0;
+  json::monotonic_resource more_;
+};
+
+}  // namespace
+
+json::storage_ptr make_token_storage() { return json::make_shared_resource<token_arena>(); }
 
 }  // namespace gatepass::jose

@@ -8,6 +8,7 @@
 #include <openssl/rsa.h>
 
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <mutex>
 #include <vector>
@@ -50,10 +51,18 @@ const EVP_MD* md_for(alg a) {
 // reused is exactly what the raw OpenSSL floor measures; building one per call is not.
 // EdDSA keeps EVP_MD_CTX the same way: re-initialising a used context skips the allocation
 // and lets OpenSSL reuse its key context.
+// One context waits in an atomic slot, so a key used by one thread at a time (or lightly
+// shared) never takes the lock; the rest wait in a locked list.
 template <class Ptr>
 class basic_pool {
  public:
+  basic_pool() = default;
+  basic_pool(const basic_pool&) = delete;
+  basic_pool& operator=(const basic_pool&) = delete;
+  ~basic_pool() { Ptr last(hot_.load(std::memory_order_acquire)); }
+
   Ptr take() {
+    if (auto* c = hot_.exchange(nullptr, std::memory_order_acquire)) return Ptr(c);
     std::lock_guard lock(m_);
     if (free_.empty()) return nullptr;
     auto c = std::move(free_.back());
@@ -61,11 +70,18 @@ class basic_pool {
     return c;
   }
   void give(Ptr c) {
+    typename Ptr::pointer empty = nullptr;
+    if (hot_.compare_exchange_strong(empty, c.get(), std::memory_order_release,
+                                     std::memory_order_relaxed)) {
+      (void)c.release();  // owned by the slot now
+      return;
+    }
     std::lock_guard lock(m_);
     if (free_.size() < 64) free_.push_back(std::move(c));
   }
 
  private:
+  std::atomic<typename Ptr::pointer> hot_{nullptr};
   std::mutex m_;
   std::vector<Ptr> free_;
 };
@@ -735,37 +751,53 @@ std::error_code jwk::verify(std::string_view input, std::string_view sig) const 
   return {};
 }
 
+std::size_t jwk::signature_size() const noexcept {
+  const key_material& m = *m_;
+  switch (family(m.algorithm)) {
+    case alg_family::rsa_pkcs1:
+    case alg_family::rsa_pss: return static_cast<std::size_t>((m.bits + 7) / 8);
+    case alg_family::ecdsa: return 2 * ec_coordinate_size(m.algorithm);
+    case alg_family::eddsa: return 64;
+    case alg_family::hmac: return hash_size(m.algorithm);
+  }
+  return 0;
+}
+
 result<std::string> jwk::sign(std::string_view input) const {
+  std::string out(signature_size(), '\0');
+  auto len = sign(input, reinterpret_cast<unsigned char*>(out.data()));
+  if (!len) return len.error();
+  out.resize(*len);
+  return out;
+}
+
+result<std::size_t> jwk::sign(std::string_view input, unsigned char* out) const {
   const key_material& m = *m_;
   if (!m.is_private) return errc::key_not_private;
   const auto f = family(m.algorithm);
-  std::string out;
   if (f == alg_family::hmac) {
-    out.resize(EVP_MAX_MD_SIZE);
+    unsigned char mac[EVP_MAX_MD_SIZE];
     std::size_t len = 0;
-    if (!hmac(m, input, reinterpret_cast<unsigned char*>(out.data()), &len))
-      return errc::crypto_failure;
-    out.resize(len);
-    return out;
+    if (!hmac(m, input, mac, &len)) return errc::crypto_failure;
+    std::memcpy(out, mac, len);
+    return len;
   }
   if (f == alg_family::eddsa) {
     auto mctx = m.eddsa_sign_pool.take();
     if (!mctx) mctx.reset(EVP_MD_CTX_new());
     std::size_t len = 64;
-    out.resize(len);
     const bool ok =
         mctx &&
         EVP_DigestSignInit_ex(mctx.get(), nullptr, nullptr, nullptr, nullptr, m.pkey.get(),
                               nullptr) == 1 &&
-        EVP_DigestSign(mctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len,
-                       reinterpret_cast<const unsigned char*>(input.data()), input.size()) == 1;
+        EVP_DigestSign(mctx.get(), out, &len, reinterpret_cast<const unsigned char*>(input.data()),
+                       input.size()) == 1;
     if (mctx) m.eddsa_sign_pool.give(std::move(mctx));
     if (!ok) {
       ERR_clear_error();
       return errc::crypto_failure;
     }
-    out.resize(len);
-    return out;
+    return len;
   }
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int md_len = 0;
@@ -773,22 +805,21 @@ result<std::string> jwk::sign(std::string_view input) const {
   auto ctx = m.sign_pool.take();
   if (!ctx) ctx = make_ctx(m, true);
   if (!ctx) return errc::crypto_failure;
-  std::size_t len = 0;
-  unsigned char buf[16384 / 8 + 16];
-  len = sizeof buf;
-  const int r = EVP_PKEY_sign(ctx.get(), buf, &len, md, md_len);
+  // RSA writes the signature in place; ECDSA gives DER, converted below.
+  unsigned char der[2 * 66 + 16];
+  const bool ecdsa = f == alg_family::ecdsa;
+  std::size_t len = ecdsa ? sizeof der : signature_size();
+  const int r = EVP_PKEY_sign(ctx.get(), ecdsa ? der : out, &len, md, md_len);
   m.sign_pool.give(std::move(ctx));
   if (r != 1) {
     ERR_clear_error();
     return errc::crypto_failure;
   }
-  if (f != alg_family::ecdsa) return std::string(reinterpret_cast<char*>(buf), len);
+  if (!ecdsa) return len;
   // ECDSA: DER → fixed-length R||S (RFC 7518 §3.4)
   const std::size_t c = ec_coordinate_size(m.algorithm);
-  out.resize(2 * c);
-  if (!der_to_raw(buf, len, c, reinterpret_cast<unsigned char*>(out.data())))
-    return errc::crypto_failure;
-  return out;
+  if (!der_to_raw(der, len, c, out)) return errc::crypto_failure;
+  return 2 * c;
 }
 
 }  // namespace gatepass::jose

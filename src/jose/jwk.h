@@ -71,6 +71,11 @@ class jwk {
   std::error_code verify(std::string_view signing_input, std::string_view signature) const;
   /// Signs `signing_input` (JWS encoding: R||S for ECDSA). Needs a private key or a secret.
   result<std::string> sign(std::string_view signing_input) const;
+  /// The same into `out`, which holds signature_size() octets; returns the length written.
+  result<std::size_t> sign(std::string_view signing_input, unsigned char* out) const;
+  /// The length of this key's JWS signatures: the RSA modulus, 2 × the ECDSA coordinate,
+  /// 64 for Ed25519, the hash for HMAC.
+  std::size_t signature_size() const noexcept;
 
  private:
   jwk(std::shared_ptr<detail::key_material> m, std::string kid) : m_(std::move(m)), kid_(std::move(kid)) {}

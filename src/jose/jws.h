@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/json/object.hpp>
+#include <boost/json/storage_ptr.hpp>
 
 #include <optional>
 #include <string>
@@ -32,13 +33,34 @@ struct compact_jws {
   std::optional<std::string_view> typ;  // points into `header`
 };
 
+/// A parsed token whose decoded payload and signature live in buffers the caller owns.
+/// Views point into the token text, the header and those buffers.
+struct compact_jws_view {
+  std::string_view signing_input;
+  std::string_view payload_b64;
+  boost::json::object header;
+  std::string_view payload;
+  std::string_view signature;
+  alg algorithm = alg::rs256;
+  std::optional<std::string_view> kid;
+  std::optional<std::string_view> typ;
+};
+
 /// Splits, decodes and checks the header (alg, kid, crit, b64, header keys, cty).
 /// Does not verify the signature.
 result<compact_jws> parse_compact(std::string_view token, const jws_limits& limits = {});
 
+/// The same checks in the same order, for the verifier's hot path: the header tree is
+/// allocated from `sp`, and the payload and signature are decoded into `payload_buf` and
+/// `signature_buf`, which the caller reuses from token to token.
+result<compact_jws_view> parse_compact(std::string_view token, const jws_limits& limits,
+                                       boost::json::storage_ptr sp, std::string& payload_buf,
+                                       std::string& signature_buf);
+
 /// Picks the key by kid and checks the signature with the key's pinned algorithm.
 /// Returns the key used.
 result<const jwk*> verify_signature(const compact_jws& jws, const key_set& keys);
+result<const jwk*> verify_signature(const compact_jws_view& jws, const key_set& keys);
 
 /// Signs `payload` with `key`: the header gets "alg" (the key's) and "kid" (when the key has
 /// one) in addition to `extra_header` (e.g. typ).

@@ -24,6 +24,8 @@ struct verify_options {
   std::vector<alg> algorithms;  // allow-list; empty = whatever the key pins
 };
 
+/// header and claims share one arena per token (make_token_storage), freed with the last of
+/// them; it never reuses memory, so a long-lived, heavily edited copy belongs in its own storage.
 struct verified_token {
   boost::json::object header;
   boost::json::object claims;

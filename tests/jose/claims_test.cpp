@@ -184,6 +184,10 @@ TEST(Claims, RejectsTable) {
     EXPECT_EQ(ec, make_error_code(c.expected))
         << c.name << ": got " << describe(ec) << ", want " << errc_name(c.expected) << " for "
         << json::serialize(c.claims);
+    // the verifier's one-pass form reports the same first failure
+    auto both = validate_claims_and_scopes(c.claims, p, now);
+    ASSERT_FALSE(both) << c.name;
+    EXPECT_EQ(both.error(), make_error_code(c.expected)) << c.name;
   }
 }
 
@@ -258,10 +262,15 @@ TEST(Claims, ScopesOf) {
       {"scp_string", {{"scp", "x y"}}, {"x", "y"}},
       {"scope_and_scp_merged", {{"scope", "a b"}, {"scp", json::array{"b", "c"}}}, {"a", "b", "c"}},
   };
+  claims_policy open;
+  open.require_exp = false;
   for (const auto& c : cases) {
     auto r = scopes_of(c.claims);
     ASSERT_TRUE(r) << c.name << ": " << describe(r.error());
     EXPECT_EQ(*r, c.expected) << c.name;
+    auto both = validate_claims_and_scopes(c.claims, open, now);
+    ASSERT_TRUE(both) << c.name << ": " << describe(both.error());
+    EXPECT_EQ(*both, c.expected) << c.name;
   }
   const std::vector<claims_case> bad = {
       {"scope_number", {{"scope", 1}}, errc::scope_invalid},
@@ -276,6 +285,9 @@ TEST(Claims, ScopesOf) {
     auto r = scopes_of(c.claims);
     ASSERT_FALSE(r) << c.name;
     EXPECT_EQ(r.error(), make_error_code(c.expected)) << c.name;
+    auto both = validate_claims_and_scopes(c.claims, open, now);
+    ASSERT_FALSE(both) << c.name;
+    EXPECT_EQ(both.error(), make_error_code(c.expected)) << c.name;
   }
 }
 

@@ -133,6 +133,8 @@ TEST(Jwk, GeneratedKeysRoundTripThroughPublicJson) {
     EXPECT_EQ(pub->public_pem(), priv.public_pem());
     auto sig = priv.sign("payload");
     ASSERT_TRUE(sig) << describe(sig.error());
+    EXPECT_EQ(sig->size(), priv.signature_size());
+    EXPECT_EQ(pub->signature_size(), priv.signature_size());
     EXPECT_FALSE(pub->verify("payload", *sig)) << "signature from the private key";
     EXPECT_EQ(pub->verify("Payload", *sig), errc::signature_invalid);
     auto no_sign = pub->sign("payload");

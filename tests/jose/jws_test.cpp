@@ -375,6 +375,39 @@ TEST(Jws, KeyErrorsTable) {
   }
 }
 
+TEST(Jws, SignedHeaderIsExactlyTheSerializedObject) {
+  // sign_compact writes the header itself, without building the object; it must be byte for
+  // byte what Boost.JSON serializes for {alg, extra members in order, kid}, escapes included.
+  const jwk plain_kid = private_key(alg::es256);
+  const jwk odd_kid = plain_kid.with_kid("we\"ird\\kid\x02/\xc3\xa9");
+  const std::vector<json::object> extras = {
+      {},
+      {{"typ", "at+jwt"}},
+      {{"typ", "JWT"}, {"cty", "text/plain"}},
+      {{"quote\"key", "back\\slash"}, {"ctl", "a\x01\n\tb\x1f"}, {"utf8", "h\xc3\xa9 \x7f"}},
+      {{"num", 42},
+       {"neg", -1.5},
+       {"flag", true},
+       {"none", nullptr},
+       {"arr", json::array{1, "x\"y"}},
+       {"obj", json::object{{"k", "v"}}}},
+      {{"alg", "none"}, {"kid", "forged"}, {"", ""}},
+  };
+  for (const jwk* key : {&plain_kid, &odd_kid}) {
+    for (const auto& extra : extras) {
+      auto token = sign_compact(*key, payload, extra);
+      ASSERT_TRUE(token) << describe(token.error());
+      json::object expected{{"alg", to_string(key->algorithm())}};
+      for (const auto& kv : extra)
+        if (kv.key() != "alg" && kv.key() != "kid") expected[kv.key()] = kv.value();
+      expected["kid"] = key->kid();
+      const auto header = base64url_decode(std::string_view(*token).substr(0, token->find('.')));
+      ASSERT_TRUE(header);
+      EXPECT_EQ(*header, json::serialize(expected)) << json::serialize(extra);
+    }
+  }
+}
+
 TEST(Jws, SignCompactNeedsAPrivateKey) {
   auto r = sign_compact(public_key(alg::es256), payload);
   ASSERT_FALSE(r);
