@@ -11,16 +11,14 @@
 // After the runs a table gives gatepass ÷ floor per algorithm against the targets
 // (verify ≥ 0.90 for RS256, ES256, EdDSA; sign ≥ 0.95).
 #include <benchmark/benchmark.h>
-
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <unistd.h>
 
+#include <array>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -43,7 +41,7 @@ namespace {
 namespace json = boost::json;
 using namespace gatepass;
 
-constexpr std::int64_t kNow = 1'760'000'000;     // 2025-10-09
+constexpr std::int64_t kNow = 1'760'000'000;  // 2025-10-09
 // 16 benchmarks × kRepetitions × kMinTime CPU seconds ≈ 10 s, well under a minute even on a
 // loaded machine. Repetitions are interleaved at random across all benchmarks and the table
 // takes each benchmark's best repetition, so a burst of outside load hits one repetition of
@@ -139,7 +137,8 @@ std::unique_ptr<fixture> make_fixture(const char* name, jose::alg a) {
     f->md_ctx.reset(EVP_MD_CTX_new());
     std::size_t len = 64;
     f->floor_sig.resize(len);
-    if (EVP_DigestSignInit_ex(f->md_ctx.get(), nullptr, nullptr, nullptr, nullptr, k, nullptr) != 1 ||
+    if (EVP_DigestSignInit_ex(f->md_ctx.get(), nullptr, nullptr, nullptr, nullptr, k, nullptr) !=
+            1 ||
         EVP_DigestSign(f->md_ctx.get(), f->floor_sig.data(), &len, f->digest.data(),
                        f->digest.size()) != 1)
       die("floor EdDSA sign");
@@ -183,7 +182,8 @@ void floor_sign(benchmark::State& state, const fixture* f) {
       std::size_t len = sig.size();
       if (EVP_DigestSignInit_ex(f->md_ctx.get(), nullptr, nullptr, nullptr, nullptr, f->key->pkey(),
                                 nullptr) != 1 ||
-          EVP_DigestSign(f->md_ctx.get(), sig.data(), &len, f->digest.data(), f->digest.size()) != 1)
+          EVP_DigestSign(f->md_ctx.get(), sig.data(), &len, f->digest.data(), f->digest.size()) !=
+              1)
         state.SkipWithError("EVP_DigestSign failed");
       benchmark::DoNotOptimize(sig.data());
     }
@@ -241,10 +241,12 @@ class capturing_reporter : public benchmark::ConsoleReporter {
   std::map<std::string, double> ops_;
 };
 
-void print_table(const std::vector<std::unique_ptr<fixture>>& fixtures, const capturing_reporter& rep) {
-  std::printf("\ngatepass / OpenSSL floor (ops per CPU second, best of %d interleaved repetitions;"
-              " ratio = gatepass / floor)\n",
-              kRepetitions);
+void print_table(const std::vector<std::unique_ptr<fixture>>& fixtures,
+                 const capturing_reporter& rep) {
+  std::printf(
+      "\ngatepass / OpenSSL floor (ops per CPU second, best of %d interleaved repetitions;"
+      " ratio = gatepass / floor)\n",
+      kRepetitions);
   std::printf("%-6s %5s | %-4s %10s %10s %6s %6s %-4s | %-6s %10s %10s %6s %6s %-4s\n", "alg",
               "token", "", "gp sign", "floor", "ratio", "target", "", "", "gp verify", "floor",
               "ratio", "target", "");
@@ -263,12 +265,14 @@ void print_table(const std::vector<std::unique_ptr<fixture>>& fixtures, const ca
     const bool verify_ok = !verify_targeted || rv >= verify_target;
     all_ok = all_ok && sign_ok && verify_ok;
     char vt[8];
-    if (verify_targeted) std::snprintf(vt, sizeof vt, "%.2f", verify_target);
-    else std::snprintf(vt, sizeof vt, "-");
-    std::printf("%-6s %5zu | %-4s %10.0f %10.0f %6.3f %6.2f %-4s | %-6s %10.0f %10.0f %6.3f %6s %-4s\n",
-                f->name.c_str(), f->token.size(), "sign", gs, fs, rs, sign_target,
-                sign_ok ? "ok" : "MISS", "verify", gv, fv, rv, vt,
-                verify_targeted ? (verify_ok ? "ok" : "MISS") : "n/a");
+    if (verify_targeted)
+      std::snprintf(vt, sizeof vt, "%.2f", verify_target);
+    else
+      std::snprintf(vt, sizeof vt, "-");
+    std::printf(
+        "%-6s %5zu | %-4s %10.0f %10.0f %6.3f %6.2f %-4s | %-6s %10.0f %10.0f %6.3f %6s %-4s\n",
+        f->name.c_str(), f->token.size(), "sign", gs, fs, rs, sign_target, sign_ok ? "ok" : "MISS",
+        "verify", gv, fv, rv, vt, verify_targeted ? (verify_ok ? "ok" : "MISS") : "n/a");
   }
   std::printf("%s\n", all_ok ? "all targets met" : "some targets missed");
 }

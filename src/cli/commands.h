@@ -4,9 +4,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <boost/json/object.hpp>
-
 #include <optional>
 #include <string>
 #include <vector>

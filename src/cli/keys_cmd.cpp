@@ -1,12 +1,12 @@
 // gatepass init · keys generate|import|rotate|list|retire|prune|migrate · client add|list|remove ·
 // token issue · publish · config check
-#include <boost/json/serialize.hpp>
+#include <sys/stat.h>
 
+#include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <sys/stat.h>
 
 #include "cli/commands.h"
 #include "cli/context.h"
@@ -93,7 +93,8 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   init->add_option("--audience", ia->audience, "Default audience (repeatable)");
   init->add_option("--dir", ia->dir, "Folder for gatepass.yaml and keys/ (default .)");
   init->add_option("--store", ia->store,
-                   "Key store: file:DIR (default file:keys) or postgresql://… (password via PGPASSWORD or ~/.pgpass)");
+                   "Key store: file:DIR (default file:keys) or postgresql://… (password via "
+                   "PGPASSWORD or ~/.pgpass)");
   init->add_flag("--force", ia->force, "Overwrite an existing gatepass.yaml");
   init->callback([&status, ia] {
     status.code = guarded([&] {
@@ -106,7 +107,8 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       fs::create_directories(dir);
       std::string aud;
       for (const auto& a : ia->audience) aud += (aud.empty() ? "" : ", ") + a;
-      std::string text = replace_all(replace_all(starter_config, "@ISSUER@", ia->issuer), "@AUDIENCE@", aud);
+      std::string text =
+          replace_all(replace_all(starter_config, "@ISSUER@", ia->issuer), "@AUDIENCE@", aud);
       if (ia->store != "file:keys") {
         if (ia->store.find_first_of("\"\\\n") != std::string::npos)
           throw std::runtime_error("--store must not contain quotes, backslashes or newlines");
@@ -124,11 +126,16 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       auto kid = ctx.keys->ensure_initialized(wall_clock());
       if (!kid) return fail("first key", kid.error());
       std::cout << "wrote " << cfg.string() << "\n";
-      if (!kid->empty()) std::cout << "created key " << *kid << " (" << ctx.cfg.keys.algorithm << ", current) in " << ctx.store->describe() << "\n";
-      else std::cout << "the key store already holds keys; kept them\n";
+      if (!kid->empty())
+        std::cout << "created key " << *kid << " (" << ctx.cfg.keys.algorithm << ", current) in "
+                  << ctx.store->describe() << "\n";
+      else
+        std::cout << "the key store already holds keys; kept them\n";
       std::cout << "next steps:\n"
-                << "  gatepass --config " << cfg.string() << " token issue --sub alice --scope \"USER ADMIN\"\n"
-                << "  gatepass --config " << cfg.string() << " client add --id my-client --scopes \"USER ADMIN\"\n"
+                << "  gatepass --config " << cfg.string()
+                << " token issue --sub alice --scope \"USER ADMIN\"\n"
+                << "  gatepass --config " << cfg.string()
+                << " client add --id my-client --scopes \"USER ADMIN\"\n"
                 << "  gatepass --config " << cfg.string() << " serve\n";
       return 0;
     });
@@ -143,7 +150,8 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
     std::size_t keep = 0;
   };
   auto ka = std::make_shared<keys_args>();
-  auto* gen = keys_cmd->add_subcommand("generate", "Create a key (next; current when the store is empty or --current)");
+  auto* gen = keys_cmd->add_subcommand(
+      "generate", "Create a key (next; current when the store is empty or --current)");
   gen->add_option("--kid", ka->kid, "Key id (default: RFC 7638 thumbprint)");
   gen->add_flag("--current", ka->current, "Make it the signing key at once");
   gen->callback([&status, &config_flag, ka] {
@@ -155,18 +163,22 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       return 0;
     });
   });
-  auto* imp = keys_cmd->add_subcommand("import", "Import a PEM private key (openssl genrsa / genpkey output)");
+  auto* imp = keys_cmd->add_subcommand(
+      "import", "Import a PEM private key (openssl genrsa / genpkey output)");
   imp->add_option("file", ka->file, "PEM file (PKCS#1, SEC1 or PKCS#8)")->required();
   imp->add_option("--kid", ka->kid, "Key id to keep (default: RFC 7638 thumbprint)");
-  imp->add_flag("--as-next", ka->as_next, "Publish it as the next key instead of signing with it now");
-  imp->add_option("--passphrase-env", ka->passphrase_env, "Environment variable holding the PEM's passphrase");
+  imp->add_flag("--as-next", ka->as_next,
+                "Publish it as the next key instead of signing with it now");
+  imp->add_option("--passphrase-env", ka->passphrase_env,
+                  "Environment variable holding the PEM's passphrase");
   imp->callback([&status, &config_flag, ka] {
     status.code = guarded([&] {
       auto ctx = open_context(config_flag);
       std::string pass;
       if (!ka->passphrase_env.empty())
         if (const char* v = std::getenv(ka->passphrase_env.c_str())) pass = v;
-      auto kid = ctx.keys->import_pem(read_input(ka->file), pass, ka->kid, ka->as_next, wall_clock());
+      auto kid =
+          ctx.keys->import_pem(read_input(ka->file), pass, ka->kid, ka->as_next, wall_clock());
       if (!kid) return fail("keys import " + ka->file, kid.error());
       std::cout << "imported " << *kid << (ka->as_next ? " as next" : " as current") << "\n";
       return 0;
@@ -183,7 +195,8 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       return 0;
     });
   });
-  auto* list = keys_cmd->add_subcommand("list", "List keys: kid, alg, state, created, activated, retire time");
+  auto* list = keys_cmd->add_subcommand(
+      "list", "List keys: kid, alg, state, created, activated, retire time");
   list->callback([&status, &config_flag] {
     status.code = guarded([&] {
       auto ctx = open_context(config_flag);
@@ -191,7 +204,8 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       if (!ring) return fail("keys list", ring.error());
       auto t = [](std::int64_t v) { return v == 0 ? std::string("-") : format_utc(v); };
       std::cout << std::left << std::setw(45) << "KID" << std::setw(7) << "ALG" << std::setw(10)
-                << "STATE" << std::setw(22) << "CREATED" << std::setw(22) << "ACTIVATED" << "RETIRE AT\n";
+                << "STATE" << std::setw(22) << "CREATED" << std::setw(22) << "ACTIVATED"
+                << "RETIRE AT\n";
       for (const auto& r : (*ring)->records)
         std::cout << std::left << std::setw(45) << r.kid << std::setw(7) << r.alg << std::setw(10)
                   << keys::to_string(r.state) << std::setw(22) << t(r.created) << std::setw(22)
@@ -204,7 +218,8 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   ret->callback([&status, &config_flag, ka] {
     status.code = guarded([&] {
       auto ctx = open_context(config_flag);
-      if (auto ec = ctx.keys->retire(ka->kid, wall_clock())) return fail("keys retire " + ka->kid, ec);
+      if (auto ec = ctx.keys->retire(ka->kid, wall_clock()))
+        return fail("keys retire " + ka->kid, ec);
       std::cout << "retired " << ka->kid << "\n";
       return 0;
     });
@@ -222,7 +237,8 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   });
 
   auto* mig = keys_cmd->add_subcommand(
-      "migrate", "Copy every key and client from one store to another (file:DIR, postgresql://…); idempotent");
+      "migrate",
+      "Copy every key and client from one store to another (file:DIR, postgresql://…); idempotent");
   mig->add_option("--from", ka->from, "Source store URI")->required();
   mig->add_option("--to", ka->to, "Destination store URI")->required();
   mig->callback([&status, &config_flag, ka] {
@@ -268,12 +284,13 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       for (std::string w; ss >> w;) rec.scopes.push_back(w);
       rec.audience = ca->audience;
       rec.created = wall_clock();
-      auto ec = ctx.store->transact_clients([&](std::vector<keys::client_record>& all) -> std::error_code {
-        for (const auto& c : all)
-          if (c.id == rec.id) return keys::errc::client_exists;
-        all.push_back(rec);
-        return {};
-      });
+      auto ec = ctx.store->transact_clients(
+          [&](std::vector<keys::client_record>& all) -> std::error_code {
+            for (const auto& c : all)
+              if (c.id == rec.id) return keys::errc::client_exists;
+            all.push_back(rec);
+            return {};
+          });
       if (ec) return fail("client add " + ca->id, ec);
       std::cout << "client_id:     " << rec.id << "\nclient_secret: " << secret
                 << "\n(the secret is shown only now; gatepass stores its argon2id hash)\n";
@@ -289,9 +306,11 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       for (const auto& c : *all) {
         std::string scopes;
         for (const auto& s : c.scopes) scopes += (scopes.empty() ? "" : " ") + s;
-        std::cout << c.id << "\tscopes: " << scopes << "\tcreated: " << format_utc(c.created) << "\n";
+        std::cout << c.id << "\tscopes: " << scopes << "\tcreated: " << format_utc(c.created)
+                  << "\n";
       }
-      for (const auto& c : ctx.cfg.clients) std::cout << c.id << "\t(from " << ctx.cfg.path << ")\n";
+      for (const auto& c : ctx.cfg.clients)
+        std::cout << c.id << "\t(from " << ctx.cfg.path << ")\n";
       return 0;
     });
   });
@@ -300,11 +319,13 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   crm->callback([&status, &config_flag, ca] {
     status.code = guarded([&] {
       auto ctx = open_context(config_flag);
-      auto ec = ctx.store->transact_clients([&](std::vector<keys::client_record>& all) -> std::error_code {
-        const auto before = all.size();
-        std::erase_if(all, [&](const keys::client_record& c) { return c.id == ca->id; });
-        return all.size() == before ? std::error_code(keys::errc::client_not_found) : std::error_code();
-      });
+      auto ec = ctx.store->transact_clients(
+          [&](std::vector<keys::client_record>& all) -> std::error_code {
+            const auto before = all.size();
+            std::erase_if(all, [&](const keys::client_record& c) { return c.id == ca->id; });
+            return all.size() == before ? std::error_code(keys::errc::client_not_found)
+                                        : std::error_code();
+          });
       if (ec) return fail("client remove " + ca->id, ec);
       std::cout << "removed " << ca->id << "\n";
       return 0;
@@ -326,11 +347,13 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   issue->add_option("--ttl", ta->ttl, "Lifetime, e.g. 15m (default: issuer.token_ttl)");
   issue->add_option("--claim", ta->claims, "Custom claim NAME=VALUE (repeatable)");
   issue->add_option("--claims-json", ta->claims_json, "JSON object of custom claims (FILE or -)");
-  issue->add_option("--count", ta->count, "Issue N tokens, one per line (load tests)")->check(CLI::Range(1u, 1000000u));
+  issue->add_option("--count", ta->count, "Issue N tokens, one per line (load tests)")
+      ->check(CLI::Range(1u, 1000000u));
   issue->callback([&status, &config_flag, ta] {
     status.code = guarded([&] {
       auto ctx = open_context(config_flag);
-      if (!ctx.cfg.issuer) throw config::error({ctx.cfg.path + ": issuer: section required to issue tokens"});
+      if (!ctx.cfg.issuer)
+        throw config::error({ctx.cfg.path + ": issuer: section required to issue tokens"});
       issuer::token_request req;
       // RFC 9068 §2.2 requires sub and client_id: a CLI-issued token names the CLI as its client
       req.client_id = "gatepass-cli";
@@ -351,14 +374,16 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       req.extra = std::move(*custom);
       for (const auto& kv : req.extra)
         if (issuer::is_reserved_claim(kv.key())) {
-          std::cerr << "gatepass: custom claim " << std::string(kv.key())
-                    << " is registered; set it with its own option (--sub, --aud, --scope, --ttl)\n";
+          std::cerr
+              << "gatepass: custom claim " << std::string(kv.key())
+              << " is registered; set it with its own option (--sub, --aud, --scope, --ttl)\n";
           return 2;
         }
       auto ring = ctx.keys->snapshot();
       if (!ring) return fail("key store", ring.error());
       if (!(*ring)->current) return fail("key store", keys::errc::store_not_initialized);
-      issuer::token_service svc(ctx.cfg.issuer->url, ctx.cfg.issuer->audience, ctx.cfg.issuer->token_ttl);
+      issuer::token_service svc(ctx.cfg.issuer->url, ctx.cfg.issuer->audience,
+                                ctx.cfg.issuer->token_ttl);
       const auto now = wall_clock();
       for (unsigned i = 0; i < ta->count; ++i) {
         auto t = svc.issue(**ring, req, now);  // each token gets its own jti
@@ -371,12 +396,14 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
 
   // ---- publish ----
   auto out_dir = std::make_shared<std::string>();
-  auto* publish = app.add_subcommand("publish", "Write .well-known/openid-configuration and jwks.json for a CDN");
+  auto* publish = app.add_subcommand(
+      "publish", "Write .well-known/openid-configuration and jwks.json for a CDN");
   publish->add_option("--out", *out_dir, "Output folder")->required();
   publish->callback([&status, &config_flag, out_dir] {
     status.code = guarded([&] {
       auto ctx = open_context(config_flag);
-      if (!ctx.cfg.issuer) throw config::error({ctx.cfg.path + ": issuer: section required to publish"});
+      if (!ctx.cfg.issuer)
+        throw config::error({ctx.cfg.path + ": issuer: section required to publish"});
       auto ring = ctx.keys->snapshot();
       if (!ring) return fail("key store", ring.error());
       issuer::issuer_service svc(*ctx.cfg.issuer, ctx.keys->settings());
@@ -396,7 +423,8 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
         std::cout << "wrote " << (wk / name).string() << "\n";
       }
       std::cout << "serve jwks.json with Cache-Control: public, max-age="
-                << keys::jwks_max_age((*ring)->records, wall_clock(), ctx.keys->settings().rotation) << "\n";
+                << keys::jwks_max_age((*ring)->records, wall_clock(), ctx.keys->settings().rotation)
+                << "\n";
       return 0;
     });
   });
@@ -404,7 +432,8 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   // ---- config check ----
   auto* cfgcmd = app.add_subcommand("config", "Configuration tools");
   cfgcmd->require_subcommand(1);
-  auto* check = cfgcmd->add_subcommand("check", "Validate gatepass.yaml; every error with file:line and field");
+  auto* check = cfgcmd->add_subcommand(
+      "check", "Validate gatepass.yaml; every error with file:line and field");
   check->callback([&status, &config_flag] {
     status.code = guarded([&] {
       const auto path = config::resolve_path(config_flag);

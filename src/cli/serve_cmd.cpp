@@ -1,13 +1,12 @@
 // gatepass serve: the issuer (and, when configured, the gateway) on one event loop per core.
 // Rotates on schedule, picks up keys changed by another process, drains on SIGTERM.
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/executor_work_guard.hpp>
-
 #include <poll.h>
 
 #include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <iostream>
 #include <thread>
 
@@ -43,7 +42,8 @@ int run_serve(const std::string& config_flag, unsigned threads) {
   const bool issuer_on = ctx.cfg.issuer && !ctx.cfg.issuer->listen.empty();
   const bool gateway_on = ctx.cfg.gateway.has_value();
   if (!issuer_on && !gateway_on) {
-    std::cerr << ctx.cfg.path << ": nothing to serve: set issuer.listen or add a gateway: section\n";
+    std::cerr << ctx.cfg.path
+              << ": nothing to serve: set issuer.listen or add a gateway: section\n";
     return 2;
   }
   if (gateway_on && ctx.cfg.gateway->threads != 0) threads = ctx.cfg.gateway->threads;
@@ -63,7 +63,8 @@ int run_serve(const std::string& config_flag, unsigned threads) {
       std::cerr << "gatepass: key store: " << kid.error().message() << "\n";
       return 2;
     }
-    if (auto t = ctx.keys->tick(now0); !t) std::cerr << "gatepass: rotation: " << t.error().message() << "\n";
+    if (auto t = ctx.keys->tick(now0); !t)
+      std::cerr << "gatepass: rotation: " << t.error().message() << "\n";
     auto ring = ctx.keys->snapshot();
     if (!ring) {
       std::cerr << "gatepass: key store: " << ring.error().message() << "\n";
@@ -78,8 +79,8 @@ int run_serve(const std::string& config_flag, unsigned threads) {
     issuer_server = std::make_unique<net::http_server>(
         main_loop, ctx.cfg.issuer->listen,
         [svc](const net::http_request& req) { return svc->handle(req, wall_clock()); });
-    std::cout << "gatepass issuer " << ctx.cfg.issuer->url << " listening on " << issuer_server->address()
-              << std::endl;
+    std::cout << "gatepass issuer " << ctx.cfg.issuer->url << " listening on "
+              << issuer_server->address() << std::endl;
   }
 
   gateway::jwks_caches caches;
@@ -92,8 +93,9 @@ int run_serve(const std::string& config_flag, unsigned threads) {
     for (auto& l : loops) raw.push_back(l.get());
     gw = std::make_unique<gateway::gateway_server>(raw, gw_state);
     const auto& listen = ctx.cfg.gateway->listen;
-    std::cout << "gatepass gateway listening on " << listen.substr(0, listen.rfind(':')) << ":" << gw->port()
-              << " (" << loop_count << " event loop" << (loop_count > 1 ? "s" : "") << ")" << std::endl;
+    std::cout << "gatepass gateway listening on " << listen.substr(0, listen.rfind(':')) << ":"
+              << gw->port() << " (" << loop_count << " event loop" << (loop_count > 1 ? "s" : "")
+              << ")" << std::endl;
     if (!ctx.cfg.gateway->admin_listen.empty()) {
       auto* state_ref = &gw_state;
       admin_server = std::make_unique<net::http_server>(
@@ -128,7 +130,9 @@ int run_serve(const std::string& config_flag, unsigned threads) {
         const auto now = clock::now();
         if (now >= next_tick) {
           auto t = ctx.keys->tick(wall_clock());
-          if (!t) std::cerr << "gatepass: rotation failed, will retry in 5 s: " << t.error().message() << "\n";
+          if (!t)
+            std::cerr << "gatepass: rotation failed, will retry in 5 s: " << t.error().message()
+                      << "\n";
           next_tick = now + std::chrono::seconds(t ? 30 : 5);
           if (t && *t) notified = true;
         }
@@ -141,7 +145,8 @@ int run_serve(const std::string& config_flag, unsigned threads) {
               svc->set_ring(*r);
               std::cout << "key ring reloaded" << std::endl;
             } else {
-              std::cerr << "gatepass: reload failed, keeping the loaded keys: " << r.error().message() << "\n";
+              std::cerr << "gatepass: reload failed, keeping the loaded keys: "
+                        << r.error().message() << "\n";
             }
           }
         }
@@ -169,7 +174,8 @@ int run_serve(const std::string& config_flag, unsigned threads) {
         }
         std::cout << "configuration reloaded" << std::endl;
       } catch (const config::error& e) {
-        std::cerr << "gatepass: reload refused, keeping the running configuration:\n" << e.what() << "\n";
+        std::cerr << "gatepass: reload refused, keeping the running configuration:\n"
+                  << e.what() << "\n";
       }
       on_hup();
     });
@@ -224,7 +230,8 @@ int run_serve(const std::string& config_flag, unsigned threads) {
 void add_serve_command(CLI::App& app, exit_status& status, std::string& config_flag) {
   auto threads = std::make_shared<unsigned>(std::max(1u, std::thread::hardware_concurrency()));
   auto* serve = app.add_subcommand("serve", "Run the issuer and/or gateway as the config says");
-  serve->add_option("--threads", *threads, "Event loops (default: one per core)")->check(CLI::Range(1, 256));
+  serve->add_option("--threads", *threads, "Event loops (default: one per core)")
+      ->check(CLI::Range(1, 256));
   serve->callback([&status, &config_flag, threads] {
     try {
       status.code = run_serve(config_flag, *threads);

@@ -1,8 +1,7 @@
 // gatepass token decode | verify | sign
 #include <boost/json/parse.hpp>
-#include <boost/json/value_from.hpp>
 #include <boost/json/serialize.hpp>
-
+#include <boost/json/value_from.hpp>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -37,7 +36,8 @@ std::optional<json::object> custom_claims(const std::string& json_source,
   if (!json_source.empty()) {
     auto parsed = jose::parse_json_object(read_input(json_source));
     if (!parsed) {
-      std::cerr << "gatepass: --claims-json " << json_source << ": " << parsed.error().message() << "\n";
+      std::cerr << "gatepass: --claims-json " << json_source << ": " << parsed.error().message()
+                << "\n";
       return std::nullopt;
     }
     claims = std::move(*parsed);
@@ -74,8 +74,9 @@ std::string token_input(const std::string& arg) {
 
 std::string when(std::int64_t t, std::int64_t now, const char* future, const char* past) {
   const auto d = t - now;
-  return format_utc(t) + " (" + (d >= 0 ? std::string(future) + " in " + duration_in_words(d)
-                                        : std::string(past) + " " + duration_in_words(d) + " ago") +
+  return format_utc(t) + " (" +
+         (d >= 0 ? std::string(future) + " in " + duration_in_words(d)
+                 : std::string(past) + " " + duration_in_words(d) + " ago") +
          ")";
 }
 
@@ -91,7 +92,11 @@ int run_decode(const std::string& arg) {
   if (claims) {
     std::cout << "Claims:\n" << json_pretty(*claims) << "\n\n";
     const auto now = wall_now();
-    struct row { const char* name; const char* future; const char* past; };
+    struct row {
+      const char* name;
+      const char* future;
+      const char* past;
+    };
     for (const row r : {row{"iat", "issued", "issued"}, row{"nbf", "valid from", "valid since"},
                         row{"exp", "expires", "expired"}}) {
       auto it = claims->find(r.name);
@@ -99,12 +104,13 @@ int run_decode(const std::string& arg) {
       if (auto n = it->value().if_int64())
         std::cout << r.name << ": " << when(*n, now, r.future, r.past) << "\n";
       else if (auto d = it->value().if_double())
-        std::cout << r.name << ": " << when(static_cast<std::int64_t>(*d), now, r.future, r.past) << "\n";
+        std::cout << r.name << ": " << when(static_cast<std::int64_t>(*d), now, r.future, r.past)
+                  << "\n";
     }
     if (!claims->contains("exp")) std::cout << "exp: none (the token never expires)\n";
   } else {
-    std::cout << "Payload (not a JSON object: " << claims.error().message() << "): "
-              << jws->payload.size() << " bytes\n";
+    std::cout << "Payload (not a JSON object: " << claims.error().message()
+              << "): " << jws->payload.size() << " bytes\n";
   }
   std::cout << "Signature: " << jose::to_string(jws->algorithm) << ", " << jws->signature.size()
             << " bytes, NOT verified (use `gatepass token verify`)\n";
@@ -144,8 +150,8 @@ int run_verify(const verify_args& a) {
       }
       for (const auto& d : parsed->dropped())
         std::cerr << "warning: " << a.jwks << ": key #" << d.index
-                  << (d.kid.empty() ? "" : " (kid " + d.kid + ")") << " ignored: "
-                  << d.reason.message() << "\n";
+                  << (d.kid.empty() ? "" : " (kid " + d.kid + ")")
+                  << " ignored: " << d.reason.message() << "\n";
       if (parsed->empty()) {
         std::cerr << "gatepass: " << a.jwks << ": no usable key\n";
         return 2;
@@ -264,16 +270,16 @@ void add_token_commands(CLI::App& app, exit_status& status) {
   verify->add_option("--audience", va->audiences, "Accepted aud value (repeatable)");
   verify->add_option("--leeway", va->leeway, "Clock leeway in seconds (default 60)")
       ->check(CLI::Range(0, 3600));
-  verify->add_option("--now", va->now, "Verify as of this Unix time")->each([va](const std::string&) {
-    va->now_set = true;
-  });
+  verify->add_option("--now", va->now, "Verify as of this Unix time")
+      ->each([va](const std::string&) { va->now_set = true; });
   verify->add_option("--alg", va->algs, "Allowed algorithm (repeatable)");
   verify->add_option("--typ", va->typ, "Required typ, e.g. at+jwt");
   verify->callback([&status, va] { status.code = run_verify(*va); });
 
   auto sa = std::make_shared<sign_args>();
-  auto* sign = token->add_subcommand(
-      "sign", "Sign a token with a PEM private key (for scripts and tests; `token issue` uses the key store)");
+  auto* sign = token->add_subcommand("sign",
+                                     "Sign a token with a PEM private key (for scripts and tests; "
+                                     "`token issue` uses the key store)");
   sign->add_option("--key", sa->key, "PEM private key (PKCS#1, SEC1 or PKCS#8)")->required();
   sign->add_option("--alg", sa->alg, "Algorithm (default: RS256, or the key's curve)");
   sign->add_option("--kid", sa->kid, "Key id (default: RFC 7638 thumbprint)");

@@ -153,7 +153,8 @@ bool base64url_decode(std::string_view in, char* out) noexcept {
 #endif
   std::uint32_t bad = 0;  // checked once after the loop: no branch per group
   for (; p != full_end; p += 4, o += 3) {
-    const std::uint32_t v = shifted[0][p[0]] | shifted[1][p[1]] | shifted[2][p[2]] | shifted[3][p[3]];
+    const std::uint32_t v =
+        shifted[0][p[0]] | shifted[1][p[1]] | shifted[2][p[2]] | shifted[3][p[3]];
     bad |= v;
     o[0] = static_cast<unsigned char>(v >> 16);
     o[1] = static_cast<unsigned char>((v >> 8) & 0xff);
@@ -200,7 +201,9 @@ void base64url_encode_append(std::string_view bytes, std::string& out) {
     o += i / 3 * 4;
   }
 #endif
-  auto u = [&](std::size_t k) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k])); };
+  auto u = [&](std::size_t k) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(bytes[k]));
+  };
   for (; i + 3 <= bytes.size(); i += 3, o += 4) {
     const uint32_t v = (u(i) << 16) | (u(i + 1) << 8) | u(i + 2);
     const char* hi = &pairs[2 * (v >> 12)];

@@ -8,11 +8,24 @@ std::optional<std::int64_t> parse_duration(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::int64_t mult = 1;
   switch (text.back()) {
-    case 's': mult = 1; text.remove_suffix(1); break;
-    case 'm': mult = 60; text.remove_suffix(1); break;
-    case 'h': mult = 3600; text.remove_suffix(1); break;
-    case 'd': mult = 86400; text.remove_suffix(1); break;
-    default: break;
+    case 's':
+      mult = 1;
+      text.remove_suffix(1);
+      break;
+    case 'm':
+      mult = 60;
+      text.remove_suffix(1);
+      break;
+    case 'h':
+      mult = 3600;
+      text.remove_suffix(1);
+      break;
+    case 'd':
+      mult = 86400;
+      text.remove_suffix(1);
+      break;
+    default:
+      break;
   }
   if (text.empty() || text.size() > 12) return std::nullopt;
   std::int64_t v = 0;

@@ -20,7 +20,8 @@ class reader {
   explicit reader(std::string path) : path_(std::move(path)) {}
 
   void problem(const YAML::Node& at, const std::string& field, const std::string& msg) {
-    problems_.push_back(path_ + ":" + std::to_string(at.Mark().line + 1) + ": " + field + ": " + msg);
+    problems_.push_back(path_ + ":" + std::to_string(at.Mark().line + 1) + ": " + field + ": " +
+                        msg);
   }
   void problem_plain(const std::string& msg) { problems_.push_back(path_ + ": " + msg); }
 
@@ -58,8 +59,10 @@ class reader {
       return out;
     }
     for (const auto& e : n) {
-      if (!e.IsScalar()) problem(e, field, "expected a string");
-      else out.push_back(e.as<std::string>());
+      if (!e.IsScalar())
+        problem(e, field, "expected a string");
+      else
+        out.push_back(e.as<std::string>());
     }
     return out;
   }
@@ -80,6 +83,5 @@ class reader {
   std::string path_;
   std::vector<std::string> problems_;
 };
-
 
 }  // namespace gatepass::config

@@ -1,8 +1,7 @@
 #include "gateway/authenticator.h"
 
-#include <boost/json/serialize.hpp>
-
 #include <algorithm>
+#include <boost/json/serialize.hpp>
 
 #include "common/base64url.h"
 #include "gateway/errc.h"
@@ -18,7 +17,8 @@ namespace {
 bool istarts_with(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
   for (std::size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != std::tolower(static_cast<unsigned char>(prefix[i])))
+    if (std::tolower(static_cast<unsigned char>(s[i])) !=
+        std::tolower(static_cast<unsigned char>(prefix[i])))
       return false;
   return true;
 }
@@ -43,14 +43,16 @@ std::string header_safe(std::string s) {
 
 bool scopes_satisfied(const std::vector<std::string>& granted, const route_config& route) {
   if (route.scopes.empty()) return true;
-  auto has = [&](const std::string& s) { return std::binary_search(granted.begin(), granted.end(), s); };
+  auto has = [&](const std::string& s) {
+    return std::binary_search(granted.begin(), granted.end(), s);
+  };
   return route.scopes_all ? std::all_of(route.scopes.begin(), route.scopes.end(), has)
                           : std::any_of(route.scopes.begin(), route.scopes.end(), has);
 }
 
-std::vector<std::pair<std::string, std::string>> claim_headers(const json::object& claims,
-                                                               const std::vector<std::string>& scopes,
-                                                               const authorizer_config& cfg) {
+std::vector<std::pair<std::string, std::string>> claim_headers(
+    const json::object& claims, const std::vector<std::string>& scopes,
+    const authorizer_config& cfg) {
   std::vector<std::pair<std::string, std::string>> h;
   if (auto it = claims.find("sub"); it != claims.end() && it->value().is_string())
     h.emplace_back("X-Gatepass-Sub", header_safe(std::string(it->value().get_string())));
@@ -130,9 +132,10 @@ decision authenticator::decide(std::string_view token, const jose::key_set& keys
   auto e = std::make_shared<verified_entry>();
   e->kid = v->kid;
   const auto exp = v->claims.find("exp");
-  e->valid_until = (exp->value().is_double() ? exp->value().get_double()
-                                             : static_cast<double>(exp->value().to_number<std::int64_t>())) +
-                   static_cast<double>(opt.claims.leeway);
+  e->valid_until =
+      (exp->value().is_double() ? exp->value().get_double()
+                                : static_cast<double>(exp->value().to_number<std::int64_t>())) +
+      static_cast<double>(opt.claims.leeway);
   e->headers = claim_headers(v->claims, v->scopes, cfg);
   e->scopes = std::move(v->scopes);
   d.token = e;

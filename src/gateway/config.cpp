@@ -21,10 +21,12 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
     r.problem(g, "gateway", "expected a mapping");
     return c;
   }
-  r.known_keys(g, "gateway.", {"listen", "admin_listen", "threads", "forward_auth_path", "access_log",
-                               "authorizers", "routes", "limits", "tls", "upstream_ca_file"});
+  r.known_keys(g, "gateway.",
+               {"listen", "admin_listen", "threads", "forward_auth_path", "access_log",
+                "authorizers", "routes", "limits", "tls", "upstream_ca_file"});
   c.listen = r.str(g["listen"], "gateway.listen", c.listen);
-  if (c.listen.rfind(':') == std::string::npos) r.problem(g["listen"], "gateway.listen", "expected HOST:PORT");
+  if (c.listen.rfind(':') == std::string::npos)
+    r.problem(g["listen"], "gateway.listen", "expected HOST:PORT");
   c.admin_listen = r.str(g["admin_listen"], "gateway.admin_listen");
   if (g["threads"]) {
     const auto t = r.str(g["threads"], "gateway.threads");
@@ -36,21 +38,23 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
       r.problem(g["threads"], "gateway.threads", "expected a number 0-256 (0: one per core)");
     }
   }
-  c.forward_auth_path = r.str(g["forward_auth_path"], "gateway.forward_auth_path", c.forward_auth_path);
+  c.forward_auth_path =
+      r.str(g["forward_auth_path"], "gateway.forward_auth_path", c.forward_auth_path);
   if (c.forward_auth_path.empty() || c.forward_auth_path[0] != '/')
     r.problem(g["forward_auth_path"], "gateway.forward_auth_path", "must start with /");
   if (g["access_log"]) c.access_log = r.str(g["access_log"], "gateway.access_log") != "false";
   c.upstream_ca_file = r.str(g["upstream_ca_file"], "gateway.upstream_ca_file");
 
   if (const auto l = g["limits"]) {
-    r.known_keys(l, "gateway.limits.", {"max_header_bytes", "max_url_bytes", "max_token_bytes",
-                                        "max_body_bytes", "read_timeout", "idle_timeout",
-                                        "upstream_connect_timeout", "upstream_timeout",
-                                        "max_connections", "token_cache_entries"});
+    r.known_keys(l, "gateway.limits.",
+                 {"max_header_bytes", "max_url_bytes", "max_token_bytes", "max_body_bytes",
+                  "read_timeout", "idle_timeout", "upstream_connect_timeout", "upstream_timeout",
+                  "max_connections", "token_cache_entries"});
     auto size = [&](const char* name, std::size_t& out) {
       if (!l[name]) return;
       try {
-        out = static_cast<std::size_t>(std::stoull(r.str(l[name], std::string("gateway.limits.") + name)));
+        out = static_cast<std::size_t>(
+            std::stoull(r.str(l[name], std::string("gateway.limits.") + name)));
       } catch (const std::exception&) {
         r.problem(l[name], std::string("gateway.limits.") + name, "expected a whole number");
       }
@@ -61,10 +65,15 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
     size("max_body_bytes", c.limits.max_body_bytes);
     size("max_connections", c.limits.max_connections);
     size("token_cache_entries", c.limits.token_cache_entries);
-    c.limits.read_timeout = r.duration(l["read_timeout"], "gateway.limits.read_timeout", c.limits.read_timeout);
-    c.limits.idle_timeout = r.duration(l["idle_timeout"], "gateway.limits.idle_timeout", c.limits.idle_timeout);
-    c.limits.upstream_connect_timeout = r.duration(l["upstream_connect_timeout"], "gateway.limits.upstream_connect_timeout", c.limits.upstream_connect_timeout);
-    c.limits.upstream_timeout = r.duration(l["upstream_timeout"], "gateway.limits.upstream_timeout", c.limits.upstream_timeout);
+    c.limits.read_timeout =
+        r.duration(l["read_timeout"], "gateway.limits.read_timeout", c.limits.read_timeout);
+    c.limits.idle_timeout =
+        r.duration(l["idle_timeout"], "gateway.limits.idle_timeout", c.limits.idle_timeout);
+    c.limits.upstream_connect_timeout =
+        r.duration(l["upstream_connect_timeout"], "gateway.limits.upstream_connect_timeout",
+                   c.limits.upstream_connect_timeout);
+    c.limits.upstream_timeout = r.duration(l["upstream_timeout"], "gateway.limits.upstream_timeout",
+                                           c.limits.upstream_timeout);
   }
   if (const auto t = g["tls"]) {
     r.known_keys(t, "gateway.tls.", {"cert_file", "key_file"});
@@ -75,15 +84,17 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
   }
 
   if (const auto as = g["authorizers"]) {
-    if (!as.IsMap()) r.problem(as, "gateway.authorizers", "expected a mapping of name → authorizer");
+    if (!as.IsMap())
+      r.problem(as, "gateway.authorizers", "expected a mapping of name → authorizer");
     else
       for (const auto& kv : as) {
         const auto name = kv.first.as<std::string>();
         const auto& a = kv.second;
         const std::string p = "gateway.authorizers." + name + ".";
-        r.known_keys(a, p, {"identity_source", "issuer_url", "audience", "algorithms", "leeway", "typ",
-                            "jwks_min_ttl", "jwks_max_ttl", "refetch_cooldown", "ca_file",
-                            "forward_authorization", "claims_to_headers", "type"});
+        r.known_keys(a, p,
+                     {"identity_source", "issuer_url", "audience", "algorithms", "leeway", "typ",
+                      "jwks_min_ttl", "jwks_max_ttl", "refetch_cooldown", "ca_file",
+                      "forward_authorization", "claims_to_headers", "type"});
         authorizer_config ac;
         ac.name = name;
         ac.identity_source = r.str(a["identity_source"], p + "identity_source", ac.identity_source);
@@ -92,28 +103,36 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
           r.problem(a["identity_source"], p + "identity_source",
                     "expected $request.header.NAME or $request.querystring.NAME");
         ac.issuer_url = r.str(a["issuer_url"], p + "issuer_url");
-        if (ac.issuer_url.empty()) r.problem(a, p + "issuer_url", "required");
-        else if (!valid_upstream(ac.issuer_url)) r.problem(a["issuer_url"], p + "issuer_url", "must be an http(s) URL");
+        if (ac.issuer_url.empty())
+          r.problem(a, p + "issuer_url", "required");
+        else if (!valid_upstream(ac.issuer_url))
+          r.problem(a["issuer_url"], p + "issuer_url", "must be an http(s) URL");
         ac.audience = r.list(a["audience"], p + "audience");
-        if (ac.audience.empty()) r.problem(a, p + "audience", "required: at least one accepted aud");
+        if (ac.audience.empty())
+          r.problem(a, p + "audience", "required: at least one accepted aud");
         ac.algorithms = r.list(a["algorithms"], p + "algorithms");
         for (const auto& alg : ac.algorithms) {
           auto parsed = jose::alg_from_string(alg);
           if (!parsed || jose::family(*parsed) == jose::alg_family::hmac)
-            r.problem(a["algorithms"], p + "algorithms", alg + " is not an asymmetric JWS algorithm");
+            r.problem(a["algorithms"], p + "algorithms",
+                      alg + " is not an asymmetric JWS algorithm");
         }
         ac.leeway = r.duration(a["leeway"], p + "leeway", ac.leeway);
         if (ac.leeway > 300) r.problem(a["leeway"], p + "leeway", "at most 300 s");
         ac.typ = r.str(a["typ"], p + "typ");
         ac.jwks_min_ttl = r.duration(a["jwks_min_ttl"], p + "jwks_min_ttl", ac.jwks_min_ttl);
         ac.jwks_max_ttl = r.duration(a["jwks_max_ttl"], p + "jwks_max_ttl", ac.jwks_max_ttl);
-        ac.refetch_cooldown = r.duration(a["refetch_cooldown"], p + "refetch_cooldown", ac.refetch_cooldown);
-        if (ac.jwks_min_ttl > ac.jwks_max_ttl) r.problem(a, p + "jwks_min_ttl", "must not exceed jwks_max_ttl");
+        ac.refetch_cooldown =
+            r.duration(a["refetch_cooldown"], p + "refetch_cooldown", ac.refetch_cooldown);
+        if (ac.jwks_min_ttl > ac.jwks_max_ttl)
+          r.problem(a, p + "jwks_min_ttl", "must not exceed jwks_max_ttl");
         ac.ca_file = r.str(a["ca_file"], p + "ca_file");
         if (a["forward_authorization"])
-          ac.forward_authorization = r.str(a["forward_authorization"], p + "forward_authorization") != "false";
+          ac.forward_authorization =
+              r.str(a["forward_authorization"], p + "forward_authorization") != "false";
         if (const auto m = a["claims_to_headers"]) {
-          if (!m.IsMap()) r.problem(m, p + "claims_to_headers", "expected a mapping of header → claim path");
+          if (!m.IsMap())
+            r.problem(m, p + "claims_to_headers", "expected a mapping of header → claim path");
           else
             for (const auto& h : m)
               ac.claims_to_headers.emplace_back(h.first.as<std::string>(),
@@ -129,18 +148,22 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
     } else {
       std::set<std::string> seen;
       for (const auto& n : rs) {
-        r.known_keys(n, "gateway.routes[].", {"method", "path", "authorizer", "scopes", "scopes_match", "upstream"});
+        r.known_keys(n, "gateway.routes[].",
+                     {"method", "path", "authorizer", "scopes", "scopes_match", "upstream"});
         route_config rc;
         rc.line = n.Mark().line + 1;
         rc.method = r.str(n["method"], "gateway.routes[].method", "ANY");
-        for (auto& ch : rc.method) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        for (auto& ch : rc.method)
+          ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
         rc.path = r.str(n["path"], "gateway.routes[].path");
-        if (rc.path.empty()) r.problem(n, "gateway.routes[].path", "required");
+        if (rc.path.empty())
+          r.problem(n, "gateway.routes[].path", "required");
         else if (rc.path != "$default" && rc.path[0] != '/')
           r.problem(n["path"], "gateway.routes[].path", "must start with / (or be $default)");
         rc.authorizer = r.str(n["authorizer"], "gateway.routes[].authorizer");
         if (!rc.authorizer.empty() && !c.authorizers.count(rc.authorizer))
-          r.problem(n["authorizer"], "gateway.routes[].authorizer", "no authorizer named " + rc.authorizer);
+          r.problem(n["authorizer"], "gateway.routes[].authorizer",
+                    "no authorizer named " + rc.authorizer);
         rc.scopes = r.list(n["scopes"], "gateway.routes[].scopes");
         if (!rc.scopes.empty() && rc.authorizer.empty())
           r.problem(n["scopes"], "gateway.routes[].scopes", "scopes need an authorizer");

@@ -10,24 +10,42 @@ class category final : public std::error_category {
   const char* name() const noexcept override { return "gateway"; }
   std::string message(int v) const override {
     switch (static_cast<errc>(v)) {
-      case errc::path_invalid: return "malformed request path";
-      case errc::path_encoded_slash: return "encoded slash or backslash in the path";
-      case errc::path_nul: return "NUL in the path";
-      case errc::route_not_found: return "no route matches";
-      case errc::token_missing: return "no token in the request";
-      case errc::token_bad_scheme: return "the Authorization header is not a Bearer token";
-      case errc::token_multiple: return "more than one token in the request";
-      case errc::jwks_unavailable: return "the issuer's signing keys are not available";
-      case errc::scope_insufficient: return "the token lacks the scope the route requires";
-      case errc::upstream_refused: return "the upstream refused the connection";
-      case errc::upstream_timeout: return "the upstream did not answer in time";
-      case errc::upstream_bad_response: return "the upstream sent an invalid response";
-      case errc::fetch_failed: return "fetch failed";
-      case errc::fetch_too_large: return "fetched document too large";
-      case errc::fetch_redirect: return "redirect refused";
-      case errc::fetch_insecure: return "plain http is allowed only for loopback hosts";
-      case errc::discovery_issuer_mismatch: return "the discovery document's issuer differs from issuer_url";
-      case errc::discovery_invalid: return "the discovery document has no usable jwks_uri";
+      case errc::path_invalid:
+        return "malformed request path";
+      case errc::path_encoded_slash:
+        return "encoded slash or backslash in the path";
+      case errc::path_nul:
+        return "NUL in the path";
+      case errc::route_not_found:
+        return "no route matches";
+      case errc::token_missing:
+        return "no token in the request";
+      case errc::token_bad_scheme:
+        return "the Authorization header is not a Bearer token";
+      case errc::token_multiple:
+        return "more than one token in the request";
+      case errc::jwks_unavailable:
+        return "the issuer's signing keys are not available";
+      case errc::scope_insufficient:
+        return "the token lacks the scope the route requires";
+      case errc::upstream_refused:
+        return "the upstream refused the connection";
+      case errc::upstream_timeout:
+        return "the upstream did not answer in time";
+      case errc::upstream_bad_response:
+        return "the upstream sent an invalid response";
+      case errc::fetch_failed:
+        return "fetch failed";
+      case errc::fetch_too_large:
+        return "fetched document too large";
+      case errc::fetch_redirect:
+        return "redirect refused";
+      case errc::fetch_insecure:
+        return "plain http is allowed only for loopback hosts";
+      case errc::discovery_issuer_mismatch:
+        return "the discovery document's issuer differs from issuer_url";
+      case errc::discovery_invalid:
+        return "the discovery document has no usable jwks_uri";
     }
     return "unknown gateway error";
   }

@@ -7,24 +7,24 @@
 namespace gatepass::gateway {
 
 enum class errc {
-  path_invalid = 1,     // malformed percent-encoding or not an absolute path → 400
-  path_encoded_slash,   // %2F or %5C in the path → 400
-  path_nul,             // NUL (%00) in the path → 400
-  route_not_found,      // no route matches → 404
-  token_missing,        // no token in the identity source → 401
-  token_bad_scheme,     // Authorization is not "Bearer <token>" → 401
-  token_multiple,       // tokens in two places (header and query, or twice) → 401
-  jwks_unavailable,     // the issuer's keys have never been loaded → 401 (with reason)
-  scope_insufficient,   // none (or not all) of the route's scopes granted → 403
-  upstream_refused,     // connection to the upstream failed → 502
-  upstream_timeout,     // the upstream did not answer in time → 504
-  upstream_bad_response,  // the upstream sent something that is not HTTP → 502
-  fetch_failed,         // JWKS or discovery fetch failed (network, status)
-  fetch_too_large,      // fetched document larger than the limit
-  fetch_redirect,       // redirects are never followed
-  fetch_insecure,       // plain http to a non-loopback host
+  path_invalid = 1,           // malformed percent-encoding or not an absolute path → 400
+  path_encoded_slash,         // %2F or %5C in the path → 400
+  path_nul,                   // NUL (%00) in the path → 400
+  route_not_found,            // no route matches → 404
+  token_missing,              // no token in the identity source → 401
+  token_bad_scheme,           // Authorization is not "Bearer <token>" → 401
+  token_multiple,             // tokens in two places (header and query, or twice) → 401
+  jwks_unavailable,           // the issuer's keys have never been loaded → 401 (with reason)
+  scope_insufficient,         // none (or not all) of the route's scopes granted → 403
+  upstream_refused,           // connection to the upstream failed → 502
+  upstream_timeout,           // the upstream did not answer in time → 504
+  upstream_bad_response,      // the upstream sent something that is not HTTP → 502
+  fetch_failed,               // JWKS or discovery fetch failed (network, status)
+  fetch_too_large,            // fetched document larger than the limit
+  fetch_redirect,             // redirects are never followed
+  fetch_insecure,             // plain http to a non-loopback host
   discovery_issuer_mismatch,  // discovery "issuer" differs from issuer_url
-  discovery_invalid,    // discovery document without a usable jwks_uri
+  discovery_invalid,          // discovery document without a usable jwks_uri
 };
 
 const std::error_category& gateway_category() noexcept;

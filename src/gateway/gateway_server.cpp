@@ -1,8 +1,11 @@
 #include "gateway/gateway_server.h"
 
+#include <unistd.h>
+
+#include <array>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -14,12 +17,9 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
-
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
-#include <unistd.h>
 #include <unordered_map>
 
 #include "common/duration.h"
@@ -66,8 +66,9 @@ upstream_target parse_upstream(const std::string& url) {
 
 // TLS 1.2 and later only, for both directions.
 void restrict_protocols(ssl::context& ctx) {
-  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                  ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                  ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                  ssl::context::single_dh_use);
   SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
   // an idle keep-alive connection gives its TLS record buffers back
   SSL_CTX_set_mode(ctx.native_handle(), SSL_MODE_RELEASE_BUFFERS);
@@ -86,8 +87,8 @@ std::shared_ptr<ssl::context> upstream_tls_context(const std::string& ca_file) {
     ctx->load_verify_file(ca_file, ec);
   if (!ec) ctx->set_verify_mode(ssl::verify_peer, ec);
   if (ec)
-    throw config::error({"gateway.upstream_ca_file: " + (ca_file.empty() ? "system trust store" : ca_file) +
-                         ": " + ec.message()});
+    throw config::error({"gateway.upstream_ca_file: " +
+                         (ca_file.empty() ? "system trust store" : ca_file) + ": " + ec.message()});
   return ctx;
 }
 
@@ -101,7 +102,8 @@ std::shared_ptr<ssl::context> listener_tls_context(const tls_config& tls) {
   ctx->use_private_key_file(tls.key_file, ssl::context::pem, ec);
   if (ec) throw std::runtime_error("gateway.tls.key_file " + tls.key_file + ": " + ec.message());
   if (SSL_CTX_check_private_key(ctx->native_handle()) != 1)
-    throw std::runtime_error("gateway.tls.key_file " + tls.key_file + ": does not match the certificate");
+    throw std::runtime_error("gateway.tls.key_file " + tls.key_file +
+                             ": does not match the certificate");
   return ctx;
 }
 
@@ -185,7 +187,8 @@ class any_stream {
   using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
   // `tls_ctx` null: plain TCP. The stream keeps its context alive.
-  any_stream(beast::tcp_stream&& s, std::shared_ptr<ssl::context> tls_ctx) : ctx_(std::move(tls_ctx)) {
+  any_stream(beast::tcp_stream&& s, std::shared_ptr<ssl::context> tls_ctx)
+      : ctx_(std::move(tls_ctx)) {
     if (ctx_)
       tls_ = std::make_unique<tls_stream>(std::move(s), *ctx_);
     else
@@ -234,7 +237,8 @@ struct upstream_pool {
 thread_local upstream_pool* this_thread_pool = nullptr;
 
 upstream_pool& pool() {
-  if (this_thread_pool == nullptr) this_thread_pool = new upstream_pool();  // freed by clear_upstream_pool
+  if (this_thread_pool == nullptr)
+    this_thread_pool = new upstream_pool();  // freed by clear_upstream_pool
   return *this_thread_pool;
 }
 
@@ -308,7 +312,7 @@ struct gateway_server::impl : std::enable_shared_from_this<gateway_server::impl>
   };
   std::vector<asio::io_context*> loops;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
-  std::vector<loop_slot> slots;                 // per loop
+  std::vector<loop_slot> slots;                // per loop
   std::shared_ptr<ssl::context> listener_tls;  // certificate and key; null: plain HTTP
   mutable std::mutex m;
   std::shared_ptr<const gateway_state> state;
@@ -331,7 +335,9 @@ namespace {
 
 client_conn::client_conn(tcp::socket&& s, std::shared_ptr<ssl::context> tls_ctx,
                          std::shared_ptr<gateway_server::impl> srv, std::size_t loop_index)
-    : stream(beast::tcp_stream(std::move(s)), std::move(tls_ctx)), server(std::move(srv)), loop(loop_index) {
+    : stream(beast::tcp_stream(std::move(s)), std::move(tls_ctx)),
+      server(std::move(srv)),
+      loop(loop_index) {
   ++server->connections;
 }
 
@@ -346,22 +352,34 @@ namespace {
 
 const char* reason_phrase_json(unsigned status) {
   switch (status) {
-    case 400: return "{\"message\":\"Bad Request\"}";
-    case 401: return "{\"message\":\"Unauthorized\"}";
-    case 403: return "{\"message\":\"Forbidden\"}";
-    case 404: return "{\"message\":\"Not Found\"}";
-    case 405: return "{\"message\":\"Method Not Allowed\"}";
-    case 413: return "{\"message\":\"Payload Too Large\"}";
-    case 414: return "{\"message\":\"URI Too Long\"}";
-    case 431: return "{\"message\":\"Request Header Fields Too Large\"}";
-    case 502: return "{\"message\":\"Bad Gateway\"}";
-    case 504: return "{\"message\":\"Gateway Timeout\"}";
-    default: return "{\"message\":\"Internal Server Error\"}";
+    case 400:
+      return "{\"message\":\"Bad Request\"}";
+    case 401:
+      return "{\"message\":\"Unauthorized\"}";
+    case 403:
+      return "{\"message\":\"Forbidden\"}";
+    case 404:
+      return "{\"message\":\"Not Found\"}";
+    case 405:
+      return "{\"message\":\"Method Not Allowed\"}";
+    case 413:
+      return "{\"message\":\"Payload Too Large\"}";
+    case 414:
+      return "{\"message\":\"URI Too Long\"}";
+    case 431:
+      return "{\"message\":\"Request Header Fields Too Large\"}";
+    case 502:
+      return "{\"message\":\"Bad Gateway\"}";
+    case 504:
+      return "{\"message\":\"Gateway Timeout\"}";
+    default:
+      return "{\"message\":\"Internal Server Error\"}";
   }
 }
 
 // RFC 6750 §3 challenge; the reason text never holds quotes or control characters.
-std::string bearer_challenge(const route_config* route, unsigned status, const std::error_code& reason) {
+std::string bearer_challenge(const route_config* route, unsigned status,
+                             const std::error_code& reason) {
   std::string desc = reason.message();
   for (auto& c : desc)
     if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = '\'';
@@ -377,9 +395,9 @@ std::string bearer_challenge(const route_config* route, unsigned status, const s
 }
 
 bool is_hop_by_hop(std::string_view name) {
-  static constexpr std::string_view hop[] = {"connection", "keep-alive", "proxy-connection", "te",
-                                             "trailer", "upgrade", "proxy-authorization",
-                                             "proxy-authenticate"};
+  static constexpr std::string_view hop[] = {
+      "connection", "keep-alive", "proxy-connection",    "te",
+      "trailer",    "upgrade",    "proxy-authorization", "proxy-authenticate"};
   for (auto h : hop)
     if (beast::iequals(name, h)) return true;
   return false;
@@ -420,10 +438,10 @@ constexpr std::size_t relay_size = 16 * 1024;  // body bytes in flight per reque
 
 // A relay buffer for a body of `length` bytes (unknown: the maximum); not zero-filled.
 std::unique_ptr<char[]> relay_buffer(std::size_t& size, boost::optional<std::uint64_t> length) {
-  size = length && *length > 0 && *length < relay_size ? static_cast<std::size_t>(*length) : relay_size;
+  size = length && *length > 0 && *length < relay_size ? static_cast<std::size_t>(*length)
+                                                       : relay_size;
   return std::unique_ptr<char[]>(new char[size]);
 }
-
 
 std::vector<std::string> query_values(std::string_view query, std::string_view name) {
   std::vector<std::string> out;
@@ -433,14 +451,16 @@ std::vector<std::string> query_values(std::string_view query, std::string_view n
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     const auto eq = part.find('=');
     if (part.substr(0, eq) == name)
-      out.push_back(eq == std::string_view::npos ? std::string() : form_decode(part.substr(eq + 1)));
+      out.push_back(eq == std::string_view::npos ? std::string()
+                                                 : form_decode(part.substr(eq + 1)));
   }
   return out;
 }
 
 std::int64_t wall_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 struct auth_result {
@@ -457,7 +477,8 @@ auth_result authorize_request(const authenticator& a, const http::header<true, F
   token_sources src;
   std::vector<std::string> qvals;
   if (a.from_header()) {
-    for (auto it = req.find(a.source_name()); it != req.end() && beast::iequals(it->name_string(), a.source_name()); ++it)
+    for (auto it = req.find(a.source_name());
+         it != req.end() && beast::iequals(it->name_string(), a.source_name()); ++it)
       src.header_values.push_back(it->value());
     src.other_location = !query_values(query, "access_token").empty();
   } else {
@@ -484,7 +505,8 @@ auth_result authorize_request(const authenticator& a, const http::header<true, F
 
 void gateway_server::impl::accept(std::size_t i) {
   auto& acc = *acceptors[i];
-  acc.async_accept(*loops[i], [self = shared_from_this(), i](beast::error_code ec, tcp::socket socket) {
+  acc.async_accept(*loops[i], [self = shared_from_this(), i](beast::error_code ec,
+                                                             tcp::socket socket) {
     if (ec == asio::error::operation_aborted || self->stopping) return;
     if (!ec) {
       const auto st = self->current();
@@ -529,16 +551,18 @@ void gateway_server::impl::wait_request(std::shared_ptr<client_conn> c, bool fir
   if (stopping) return close(*c);
   c->buffer.shrink_to_fit();
   const auto st = current();
-  c->deadline = mono_clock::now() + std::chrono::seconds(first ? st->cfg.limits.read_timeout : st->cfg.limits.idle_timeout);
+  c->deadline = mono_clock::now() + std::chrono::seconds(first ? st->cfg.limits.read_timeout
+                                                               : st->cfg.limits.idle_timeout);
   slots[c->loop].idle.insert(*c);
   auto& socket = c->stream.tcp().socket();
-  socket.async_wait(tcp::socket::wait_read, [c = std::move(c), first](beast::error_code ec) mutable {
-    auto* self = c->server.get();
-    self->slots[c->loop].idle.erase(*c);
-    if (ec) return;  // idle too long, drained, or the socket failed: closed with the connection
-    auto& loop = *self->loops[c->loop];
-    asio::co_spawn(loop, self->serve(std::move(c), first), asio::detached);
-  });
+  socket.async_wait(
+      tcp::socket::wait_read, [c = std::move(c), first](beast::error_code ec) mutable {
+        auto* self = c->server.get();
+        self->slots[c->loop].idle.erase(*c);
+        if (ec) return;  // idle too long, drained, or the socket failed: closed with the connection
+        auto& loop = *self->loops[c->loop];
+        asio::co_spawn(loop, self->serve(std::move(c), first), asio::detached);
+      });
 }
 
 // Requests on one connection until it must wait for more bytes (plain TCP: back to
@@ -583,7 +607,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   const bool waiting = c.stream.tls() != nullptr && c.buffer.size() == 0;
   // one recv for a typical request with a JWT (an empty buffer would read 512 bytes first)
   if (c.buffer.capacity() < 4096) c.buffer.reserve(4096);
-  c.stream.tcp().expires_after(std::chrono::seconds(waiting && !first ? lim.idle_timeout : lim.read_timeout));
+  c.stream.tcp().expires_after(
+      std::chrono::seconds(waiting && !first ? lim.idle_timeout : lim.read_timeout));
   if (waiting) slots[c.loop].idle.insert(c);
   auto [ec, n] = co_await http::async_read_header(c.stream, c.buffer, parser, use_tuple);
   slots[c.loop].idle.erase(c);
@@ -605,11 +630,14 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   };
 
   if (ec) {
-    if (ec == http::error::header_limit) co_await reply(431, {}, false);
-    else if (ec == http::error::body_limit) co_await reply(413, {}, false);
+    if (ec == http::error::header_limit)
+      co_await reply(431, {}, false);
+    else if (ec == http::error::body_limit)
+      co_await reply(413, {}, false);
     else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
              ec != asio::error::eof && ec != asio::error::connection_reset &&
-             ec != asio::error::operation_aborted && ec.category() == beast::error_code(http::error::bad_target).category())
+             ec != asio::error::operation_aborted &&
+             ec.category() == beast::error_code(http::error::bad_target).category())
       co_await reply(400, {}, false);
     co_return false;
   }
@@ -618,7 +646,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   }
   auto& req = parser.get();
   const auto started = std::chrono::steady_clock::now();
-  const bool has_body = req.has_content_length() ? parser.content_length().value_or(0) > 0 : req.chunked();
+  const bool has_body =
+      req.has_content_length() ? parser.content_length().value_or(0) > 0 : req.chunked();
   const bool client_keep_alive = req.keep_alive() && !stopping;
   const std::string target(req.target());
   std::size_t route_index = st->cfg.routes.size();  // unmatched
@@ -637,7 +666,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     o["route"] = route_index < st->route_labels.size() ? st->route_labels[route_index] : "";
     o["status"] = code;
     if (reason) o["reason"] = reason.message();
-    o["ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    o["ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                  .count();
     std::string line = json::serialize(o) + "\n";
     [[maybe_unused]] auto w = ::write(1, line.data(), line.size());
   };
@@ -649,7 +679,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   }
   const auto qpos = target.find('?');
   const std::string_view raw_path = std::string_view(target).substr(0, qpos);
-  const std::string_view query = qpos == std::string::npos ? std::string_view() : std::string_view(target).substr(qpos + 1);
+  const std::string_view query =
+      qpos == std::string::npos ? std::string_view() : std::string_view(target).substr(qpos + 1);
   auto norm = normalize_path(raw_path);
   if (!norm) {
     reason = norm.error();
@@ -660,13 +691,14 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   const std::string& path = *norm;
 
   // operations endpoints on the main listener unless admin_listen is set
-  if (st->cfg.admin_listen.empty() && (req.method() == http::verb::get || req.method() == http::verb::head)) {
+  if (st->cfg.admin_listen.empty() &&
+      (req.method() == http::verb::get || req.method() == http::verb::head)) {
     if (auto r = admin_response(*st, path)) {
       log(r->status, path);
       std::vector<std::pair<std::string, std::string>> ct;
       ct.emplace_back("Content-Type", std::string(r->header("Content-Type")));
-      co_return co_await reply(r->status, std::move(ct),
-                          client_keep_alive && !has_body, std::move(r->body));
+      co_return co_await reply(r->status, std::move(ct), client_keep_alive && !has_body,
+                               std::move(r->body));
     }
   }
 
@@ -684,7 +716,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     (void)h;
     const auto fq = uri.find('?');
     auto fnorm = normalize_path(std::string_view(uri).substr(0, fq));
-    const std::string_view fquery = fq == std::string::npos ? std::string_view() : std::string_view(uri).substr(fq + 1);
+    const std::string_view fquery =
+        fq == std::string::npos ? std::string_view() : std::string_view(uri).substr(fq + 1);
     unsigned code = 200;
     std::vector<std::pair<std::string, std::string>> headers;
     if (uri.empty() || !fnorm) {
@@ -709,7 +742,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     }
     log(code, path);
     co_return co_await reply(code, std::move(headers), client_keep_alive && !has_body,
-                        code == 200 ? "{\"message\":\"OK\"}" : "");
+                             code == 200 ? "{\"message\":\"OK\"}" : "");
   }
 
   auto match = st->matcher.match(std::string(req.method_string()), path);
@@ -741,8 +774,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       log(ar.status, path);
       std::vector<std::pair<std::string, std::string>> challenge;
       challenge.emplace_back("WWW-Authenticate", bearer_challenge(&route, ar.status, ar.reason));
-      co_return co_await reply(ar.status, std::move(challenge),
-                          client_keep_alive && !has_body);
+      co_return co_await reply(ar.status, std::move(challenge), client_keep_alive && !has_body);
     }
     token = std::move(ar.token);
   }
@@ -841,7 +873,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     if (!reused) upstream.reset();
   }
   auto connect = [&]() -> awaitable<beast::error_code> {
-    upstream = std::make_unique<any_stream>(beast::tcp_stream(co_await asio::this_coro::executor), up.tls_ctx);
+    upstream = std::make_unique<any_stream>(beast::tcp_stream(co_await asio::this_coro::executor),
+                                            up.tls_ctx);
     tcp::resolver resolver(co_await asio::this_coro::executor);
     auto [rec, results] = co_await resolver.async_resolve(up.host, up.port, use_tuple);
     if (rec) co_return rec;
@@ -867,7 +900,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   };
   if (!upstream) {
     if (auto cec = co_await connect()) {
-      reason = cec == beast::error::timeout ? std::error_code(errc::upstream_timeout) : std::error_code(errc::upstream_refused);
+      reason = cec == beast::error::timeout ? std::error_code(errc::upstream_timeout)
+                                            : std::error_code(errc::upstream_refused);
       const unsigned code = cec == beast::error::timeout ? 504 : 502;
       log(code, path);
       co_return co_await reply(code, {}, client_keep_alive && !has_body);
@@ -898,7 +932,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     }
     more = !parser.is_done();
     if (head_sent && got == 0 && more) continue;
-    piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.get(), got, req_chunked, !more);
+    piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.get(), got,
+                     req_chunked, !more);
     upstream->tcp().expires_after(std::chrono::seconds(lim.upstream_timeout));
     auto [wec, wn] = co_await asio::async_write(*upstream, pb.b, use_tuple);
     (void)wn;
@@ -949,13 +984,15 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   }
   if (hec) {
     const bool timeout = hec == beast::error::timeout;
-    reason = timeout ? std::error_code(errc::upstream_timeout) : std::error_code(errc::upstream_refused);
+    reason =
+        timeout ? std::error_code(errc::upstream_timeout) : std::error_code(errc::upstream_refused);
     const unsigned code = timeout ? 504 : 502;
     log(code, path);
     co_await reply(code, {}, false);
     co_return false;
   }
-  st->counters->observe_upstream(std::chrono::duration<double>(std::chrono::steady_clock::now() - up_started).count());
+  st->counters->observe_upstream(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - up_started).count());
   auto& rp = *rpo;
   auto& res = rp.get();
   status = res.result_int();
@@ -997,7 +1034,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     }
     more = !rp.is_done();
     if (head_sent && got == 0 && more) continue;
-    piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.get(), got, res_chunked, !more);
+    piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.get(), got,
+                     res_chunked, !more);
     c.stream.tcp().expires_after(std::chrono::seconds(lim.read_timeout));
     auto [wec, wn] = co_await asio::async_write(c.stream, pb.b, use_tuple);
     (void)wn;
@@ -1021,7 +1059,8 @@ gateway_server::gateway_server(std::vector<asio::io_context*> loops,
     : impl_(std::make_shared<impl>()) {
   impl_->loops = std::move(loops);
   impl_->state = std::move(state);
-  if (!impl_->state->cfg.tls.cert_file.empty()) impl_->listener_tls = listener_tls_context(impl_->state->cfg.tls);
+  if (!impl_->state->cfg.tls.cert_file.empty())
+    impl_->listener_tls = listener_tls_context(impl_->state->cfg.tls);
   const auto [host, port_num] = [&] {
     const auto& l = impl_->state->cfg.listen;
     const auto colon = l.rfind(':');
@@ -1032,7 +1071,8 @@ gateway_server::gateway_server(std::vector<asio::io_context*> loops,
   }();
   beast::error_code ec;
   const auto addr = asio::ip::make_address(host, ec);
-  if (ec) throw std::runtime_error("gateway.listen " + impl_->state->cfg.listen + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("gateway.listen " + impl_->state->cfg.listen + ": " + ec.message());
   unsigned short port = port_num;
   for (auto* loop : impl_->loops) {
     auto acc = std::make_unique<tcp::acceptor>(*loop);
@@ -1045,7 +1085,9 @@ gateway_server::gateway_server(std::vector<asio::io_context*> loops,
     }
     if (!ec) acc->bind(ep, ec);
     if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + impl_->state->cfg.listen + ": " + ec.message());
+    if (ec)
+      throw std::runtime_error("cannot listen on " + impl_->state->cfg.listen + ": " +
+                               ec.message());
     port = acc->local_endpoint().port();  // port 0: the others share the one picked
     impl_->acceptors.push_back(std::move(acc));
   }
@@ -1078,7 +1120,9 @@ void gateway_server::set_state(std::shared_ptr<const gateway_state> state) {
   impl_->state = std::move(state);
 }
 
-std::int64_t gateway_server::connections() const noexcept { return impl_->connections.load(); }
+std::int64_t gateway_server::connections() const noexcept {
+  return impl_->connections.load();
+}
 
 void gateway_server::stop() {
   if (impl_->stopping.exchange(true)) return;

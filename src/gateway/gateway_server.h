@@ -43,8 +43,8 @@ struct gateway_state {
   route_matcher matcher{{}};
   std::vector<std::shared_ptr<authenticator>> route_auth;  // per route; nullptr = public
   std::vector<std::shared_ptr<authenticator>> authenticators;
-  std::vector<upstream_target> upstreams;                  // per route
-  std::vector<std::string> route_labels;                   // "GET /a/{proxy+}"
+  std::vector<upstream_target> upstreams;  // per route
+  std::vector<std::string> route_labels;   // "GET /a/{proxy+}"
   std::shared_ptr<stats> counters;
   bool ready() const;
 };
@@ -63,7 +63,8 @@ class gateway_server {
  public:
   /// Binds cfg.listen once per loop (SO_REUSEPORT); serves HTTPS when cfg.tls names a cert and
   /// key (read once here: a SIGHUP does not reload them). Throws std::runtime_error on failure.
-  gateway_server(std::vector<boost::asio::io_context*> loops, std::shared_ptr<const gateway_state> state);
+  gateway_server(std::vector<boost::asio::io_context*> loops,
+                 std::shared_ptr<const gateway_state> state);
   /// Destroy after the loops stopped running (and before they are destroyed).
   ~gateway_server();
   gateway_server(const gateway_server&) = delete;

@@ -1,11 +1,10 @@
 #include "gateway/jwks_cache.h"
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-
-#include <algorithm>
 #include <iostream>
 #include <limits>
 
@@ -26,7 +25,8 @@ constexpr std::chrono::seconds max_backoff{30};
 constexpr std::int64_t never = std::numeric_limits<std::int64_t>::min() / 2;
 
 std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now().time_since_epoch())
+      .count();
 }
 
 std::string discovery_url_of(std::string_view issuer) {
@@ -55,7 +55,8 @@ struct jwks_cache::impl {
         strand(asio::make_strand(io)),
         timer(strand) {
     if (!fetch)
-      fetch = [&io, fo = opt.fetch](const std::string& url, std::function<void(result<net::fetch_response>)> cb) {
+      fetch = [&io, fo = opt.fetch](const std::string& url,
+                                    std::function<void(result<net::fetch_response>)> cb) {
         net::async_fetch(io, url, fo, std::move(cb));
       };
   }
@@ -95,16 +96,18 @@ struct jwks_cache::impl {
     const auto* iss = doc->if_contains("issuer");
     if (iss == nullptr || !iss->is_string()) return fail(self, errc::discovery_invalid);
     // OIDC Discovery §4.3: exactly the configured issuer, byte for byte.
-    if (std::string_view(iss->get_string()) != opt.issuer_url) return fail(self, errc::discovery_issuer_mismatch);
+    if (std::string_view(iss->get_string()) != opt.issuer_url)
+      return fail(self, errc::discovery_issuer_mismatch);
     const auto* uri = doc->if_contains("jwks_uri");
     if (uri == nullptr || !uri->is_string()) return fail(self, errc::discovery_invalid);
     std::string jwks_uri(uri->get_string());
     if (auto ec = net::check_fetch_url(jwks_uri))
       return fail(self, ec == errc::fetch_insecure ? ec : make_error_code(errc::discovery_invalid));
     fetch(jwks_uri, [self](result<net::fetch_response> res) {
-      post_result(self, [res = std::move(res)](impl& m, const std::shared_ptr<jwks_cache>& s) mutable {
-        m.on_jwks(s, std::move(res));
-      });
+      post_result(self,
+                  [res = std::move(res)](impl& m, const std::shared_ptr<jwks_cache>& s) mutable {
+                    m.on_jwks(s, std::move(res));
+                  });
     });
   }
 
@@ -142,7 +145,8 @@ struct jwks_cache::impl {
       last_error = msg;
     }
     std::cerr << "gatepass: jwks " << opt.issuer_url << ": fetch failed: " << msg
-              << (ever_ok ? " (keeping the last good keys)" : "") << "; retry in " << delay.count() << "s\n";
+              << (ever_ok ? " (keeping the last good keys)" : "") << "; retry in " << delay.count()
+              << "s\n";
     schedule(self, delay);
     ++owner.stats_.fetch_failed;  // last: whoever sees the count sees the state it describes
   }
@@ -170,7 +174,7 @@ struct jwks_cache::impl {
 
   std::atomic<std::shared_ptr<const jose::key_set>> keys;
   std::atomic<bool> stopped{false};
-  std::atomic<bool> in_flight{false};          // written on the strand, read anywhere
+  std::atomic<bool> in_flight{false};           // written on the strand, read anywhere
   std::atomic<std::int64_t> last_start{never};  // steady-clock ns of the last fetch start
   std::atomic<std::int64_t> next_delay{0};
 
@@ -198,7 +202,8 @@ void jwks_cache::start() {
     std::cerr << "gatepass: warning: issuer " << impl_->opt.issuer_url
               << " is fetched over plain http (loopback only; for development)\n";
   }
-  asio::post(impl_->strand, [self = shared_from_this()] { self->impl_->begin(self, impl::reason::start); });
+  asio::post(impl_->strand,
+             [self = shared_from_this()] { self->impl_->begin(self, impl::reason::start); });
 }
 
 void jwks_cache::stop() {
@@ -210,7 +215,9 @@ void jwks_cache::stop() {
     });
 }
 
-std::shared_ptr<const jose::key_set> jwks_cache::keys() const { return impl_->keys.load(); }
+std::shared_ptr<const jose::key_set> jwks_cache::keys() const {
+  return impl_->keys.load();
+}
 
 bool jwks_cache::on_unknown_kid() {
   auto& m = *impl_;
@@ -218,11 +225,13 @@ bool jwks_cache::on_unknown_kid() {
   if (m.in_flight) return true;  // a fetch in flight is shared by every caller
   const auto now = now_ns();
   auto last = m.last_start.load();
-  const auto cooldown = std::chrono::duration_cast<std::chrono::nanoseconds>(m.opt.refetch_cooldown).count();
+  const auto cooldown =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(m.opt.refetch_cooldown).count();
   if (now - last <= cooldown) return false;
   // One caller per cooldown wins the right to start the refetch.
   if (!m.last_start.compare_exchange_strong(last, now)) return true;
-  asio::post(m.strand, [self = shared_from_this()] { self->impl_->begin(self, impl::reason::unknown_kid); });
+  asio::post(m.strand,
+             [self = shared_from_this()] { self->impl_->begin(self, impl::reason::unknown_kid); });
   return true;
 }
 

@@ -26,15 +26,15 @@ namespace gatepass::gateway {
 struct jwks_cache_options {
   std::string issuer_url;
   net::fetch_options fetch;
-  std::chrono::seconds min_ttl{60};        // refresh no more often than this
-  std::chrono::seconds max_ttl{3600};      // and at least this often
-  std::chrono::seconds retry_after{5};     // after a failed fetch
+  std::chrono::seconds min_ttl{60};           // refresh no more often than this
+  std::chrono::seconds max_ttl{3600};         // and at least this often
+  std::chrono::seconds retry_after{5};        // after a failed fetch
   std::chrono::seconds refetch_cooldown{30};  // unknown-kid refetches
 };
 
 /// The network seam a test fakes: GET url → response.
-using fetch_function = std::function<void(const std::string& url,
-                                          std::function<void(result<net::fetch_response>)>)>;
+using fetch_function =
+    std::function<void(const std::string& url, std::function<void(result<net::fetch_response>)>)>;
 
 struct jwks_cache_stats {
   std::atomic<std::uint64_t> fetch_ok{0};

@@ -3,21 +3,24 @@
 // Behaviour decisions (AWS documents the priority only in outline; where it is silent we chose the
 // reading that cannot widen a route's reach):
 //  * Priority, as AWS's "routing API requests": every full match (no greedy variable) beats every
-//    match through a greedy {proxy+}; $default only when nothing else matches. Within those tiers the
-//    templates are compared segment by segment from the left: a literal beats {param}, which beats
-//    {proxy+} (so /pets/dog/{id} beats /pets/{id}/{x}, and /a/b/{proxy+} beats /a/{proxy+}). Only for
-//    the same template shape does a route with a method beat ANY. Two routes with the same method and
-//    shape (literals equal, variables at the same places, names aside) are rejected as ambiguous.
+//    match through a greedy {proxy+}; $default only when nothing else matches. Within those tiers
+//    the templates are compared segment by segment from the left: a literal beats {param}, which
+//    beats {proxy+} (so /pets/dog/{id} beats /pets/{id}/{x}, and /a/b/{proxy+} beats /a/{proxy+}).
+//    Only for the same template shape does a route with a method beat ANY. Two routes with the same
+//    method and shape (literals equal, variables at the same places, names aside) are rejected as
+//    ambiguous.
 //  * {proxy+} matches ONE OR MORE segments, never zero: "/{proxy+}" does not match "/", and
 //    "/user/{proxy+}" does not match "/user" or "/user/" (as AWS REST and HTTP APIs, which need a
-//    separate "/" or "/user" route). Its value is the rest of the normalized path without the leading
-//    slash, trailing slash included ("/user/a/b/" → "a/b/"), percent-decoded.
+//    separate "/" or "/user" route). Its value is the rest of the normalized path without the
+//    leading slash, trailing slash included ("/user/a/b/" → "a/b/"), percent-decoded.
 //  * Trailing slash: normalize_path keeps it (the upstream gets the path as sent), but the matcher
-//    ignores one trailing slash, so "/admin/" is matched exactly like "/admin". A strict reading would
-//    let "/admin/" slip past an "/admin" route to a wider, less protected one ({proxy+}, $default) while
-//    most upstream frameworks serve it as "/admin". Templates are treated the same way: "/a/" ≡ "/a".
+//    ignores one trailing slash, so "/admin/" is matched exactly like "/admin". A strict reading
+//    would let "/admin/" slip past an "/admin" route to a wider, less protected one ({proxy+},
+//    $default) while most upstream frameworks serve it as "/admin". Templates are treated the same
+//    way: "/a/" ≡ "/a".
 //  * $default matches every method whatever method its spec names.
-//  * Request methods compare exactly (HTTP methods are case-sensitive): "get" matches only ANY routes.
+//  * Request methods compare exactly (HTTP methods are case-sensitive): "get" matches only ANY
+//  routes.
 //    Spec methods are uppercased at construction.
 #include "gateway/route_matcher.h"
 
@@ -43,10 +46,12 @@ constexpr bool is_unreserved(unsigned char c) noexcept {
          c == '.' || c == '_' || c == '~';
 }
 
-constexpr char upper_hex(unsigned v) noexcept { return "0123456789ABCDEF"[v & 0xF]; }
+constexpr char upper_hex(unsigned v) noexcept {
+  return "0123456789ABCDEF"[v & 0xF];
+}
 
-// Appends one raw path segment (no '/') to out in normalized form: unreserved escapes decoded, other
-// escapes with uppercase hex. Errors as normalize_path documents.
+// Appends one raw path segment (no '/') to out in normalized form: unreserved escapes decoded,
+// other escapes with uppercase hex. Errors as normalize_path documents.
 std::error_code append_segment(std::string_view raw, std::string& out) {
   for (std::size_t i = 0; i < raw.size(); ++i) {
     const auto c = static_cast<unsigned char>(raw[i]);
@@ -155,7 +160,8 @@ route_matcher::route_matcher(std::vector<route_spec> routes) : routes_(std::move
   by_priority_.reserve(routes_.size());
   for (std::size_t index = 0; index < routes_.size(); ++index) {
     const route_spec& spec = routes_[index];
-    const std::string label = "route #" + std::to_string(index) + " \"" + spec.method + " " + spec.path + "\"";
+    const std::string label =
+        "route #" + std::to_string(index) + " \"" + spec.method + " " + spec.path + "\"";
     auto fail = [&](const std::string& why) { throw std::invalid_argument(label + ": " + why); };
 
     compiled_route r{index, {}, false, {}};
@@ -170,7 +176,8 @@ route_matcher::route_matcher(std::vector<route_spec> routes) : routes_(std::move
       }
       if (r.method == "ANY") r.method.clear();
 
-      if (spec.path.empty() || spec.path.front() != '/') fail("path must start with '/' or be $default");
+      if (spec.path.empty() || spec.path.front() != '/')
+        fail("path must start with '/' or be $default");
       std::string_view body = match_view(spec.path);
       std::set<std::string, std::less<>> names;
       while (!body.empty()) {
@@ -180,15 +187,19 @@ route_matcher::route_matcher(std::vector<route_spec> routes) : routes_(std::move
         body = slash == std::string_view::npos ? std::string_view() : body.substr(slash);
         if (seg.empty()) fail("empty path segment (\"//\")");
         if (seg.front() == '{') {
-          if (seg.size() < 2 || seg.back() != '}') fail("unterminated path variable \"" + std::string(seg) + "\"");
+          if (seg.size() < 2 || seg.back() != '}')
+            fail("unterminated path variable \"" + std::string(seg) + "\"");
           std::string_view name = seg.substr(1, seg.size() - 2);
           const bool greedy = !name.empty() && name.back() == '+';
           if (greedy) name.remove_suffix(1);
           if (name.empty()) fail("empty path variable name");
-          if (!std::all_of(name.begin(), name.end(), [](char c) { return is_name_char(static_cast<unsigned char>(c)); }))
+          if (!std::all_of(name.begin(), name.end(),
+                           [](char c) { return is_name_char(static_cast<unsigned char>(c)); }))
             fail("invalid path variable name \"" + std::string(name) + "\"");
-          if (greedy && !body.empty()) fail("greedy {" + std::string(name) + "+} must be the last segment");
-          if (!names.emplace(name).second) fail("duplicate path variable \"" + std::string(name) + "\"");
+          if (greedy && !body.empty())
+            fail("greedy {" + std::string(name) + "+} must be the last segment");
+          if (!names.emplace(name).second)
+            fail("duplicate path variable \"" + std::string(name) + "\"");
           r.segments.push_back({greedy ? seg_kind::greedy : seg_kind::param, std::string(name)});
         } else {
           if (seg.find_first_of("{}") != std::string_view::npos)
@@ -208,7 +219,9 @@ route_matcher::route_matcher(std::vector<route_spec> routes) : routes_(std::move
     } else {
       key = (r.method.empty() ? "ANY" : r.method) + " ";
       for (const auto& s : r.segments)
-        key += s.kind == seg_kind::literal ? "/" + s.text : s.kind == seg_kind::param ? "/{}" : "/{+}";
+        key += s.kind == seg_kind::literal ? "/" + s.text
+               : s.kind == seg_kind::param ? "/{}"
+                                           : "/{+}";
       if (r.segments.empty()) key += "/";
     }
     if (auto [it, fresh] = shapes.emplace(key, index); !fresh)
@@ -221,26 +234,32 @@ route_matcher::route_matcher(std::vector<route_spec> routes) : routes_(std::move
   const auto greedy = [](const compiled_route& r) {
     return !r.segments.empty() && r.segments.back().kind == seg_kind::greedy;
   };
-  std::stable_sort(by_priority_.begin(), by_priority_.end(), [&](const compiled_route& a, const compiled_route& b) {
-    if (a.is_default != b.is_default) return b.is_default;
-    if (greedy(a) != greedy(b)) return greedy(b);
-    const auto by_kind = [](const segment& x, const segment& y) { return x.kind < y.kind; };
-    if (std::lexicographical_compare(a.segments.begin(), a.segments.end(), b.segments.begin(), b.segments.end(), by_kind))
-      return true;
-    if (std::lexicographical_compare(b.segments.begin(), b.segments.end(), a.segments.begin(), a.segments.end(), by_kind))
-      return false;
-    return !a.method.empty() && b.method.empty();  // a method beats ANY
-  });
+  std::stable_sort(
+      by_priority_.begin(), by_priority_.end(),
+      [&](const compiled_route& a, const compiled_route& b) {
+        if (a.is_default != b.is_default) return b.is_default;
+        if (greedy(a) != greedy(b)) return greedy(b);
+        const auto by_kind = [](const segment& x, const segment& y) { return x.kind < y.kind; };
+        if (std::lexicographical_compare(a.segments.begin(), a.segments.end(), b.segments.begin(),
+                                         b.segments.end(), by_kind))
+          return true;
+        if (std::lexicographical_compare(b.segments.begin(), b.segments.end(), a.segments.begin(),
+                                         a.segments.end(), by_kind))
+          return false;
+        return !a.method.empty() && b.method.empty();  // a method beats ANY
+      });
 }
 
-bool route_matcher::matches(const compiled_route& r, std::string_view method, std::string_view path) noexcept {
+bool route_matcher::matches(const compiled_route& r, std::string_view method,
+                            std::string_view path) noexcept {
   if (r.is_default) return true;
   if (!r.method.empty() && r.method != method) return false;
   std::string_view rest = match_view(path);  // "/a/b", or "" for "/"
   for (const segment& s : r.segments) {
     if (rest.empty()) return false;  // fewer path segments than the template
     rest.remove_prefix(1);
-    if (s.kind == seg_kind::greedy) return !rest.empty() && rest.front() != '/';  // one or more segments
+    if (s.kind == seg_kind::greedy)
+      return !rest.empty() && rest.front() != '/';  // one or more segments
     const auto slash = rest.find('/');
     const std::string_view seg = rest.substr(0, slash);
     if (seg.empty() || (s.kind == seg_kind::literal && seg != s.text)) return false;
@@ -249,7 +268,8 @@ bool route_matcher::matches(const compiled_route& r, std::string_view method, st
   return rest.empty();
 }
 
-std::optional<route_match> route_matcher::match(std::string_view method, std::string_view path) const {
+std::optional<route_match> route_matcher::match(std::string_view method,
+                                                std::string_view path) const {
   if (path.empty() || path.front() != '/') return std::nullopt;
   for (const compiled_route& r : by_priority_) {
     if (!matches(r, method, path)) continue;
@@ -258,11 +278,14 @@ std::optional<route_match> route_matcher::match(std::string_view method, std::st
     for (const segment& s : r.segments) {
       rest.remove_prefix(1);
       if (s.kind == seg_kind::greedy) {  // the rest of the path as sent, trailing slash included
-        m.params.emplace_back(s.text, percent_decode(path.substr(static_cast<std::size_t>(rest.data() - path.data()))));
+        m.params.emplace_back(
+            s.text,
+            percent_decode(path.substr(static_cast<std::size_t>(rest.data() - path.data()))));
         break;
       }
       const auto slash = rest.find('/');
-      if (s.kind == seg_kind::param) m.params.emplace_back(s.text, percent_decode(rest.substr(0, slash)));
+      if (s.kind == seg_kind::param)
+        m.params.emplace_back(s.text, percent_decode(rest.substr(0, slash)));
       rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
     }
     return m;

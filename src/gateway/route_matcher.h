@@ -19,7 +19,7 @@ struct route_spec {
 };
 
 struct route_match {
-  std::size_t index;  // into the specs given to the matcher
+  std::size_t index;                                        // into the specs given to the matcher
   std::vector<std::pair<std::string, std::string>> params;  // {id} → value, proxy → rest
 };
 
@@ -49,7 +49,8 @@ class route_matcher {
     bool is_default = false;        // "$default"
     std::vector<segment> segments;  // "/" has none
   };
-  static bool matches(const compiled_route& r, std::string_view method, std::string_view path) noexcept;
+  static bool matches(const compiled_route& r, std::string_view method,
+                      std::string_view path) noexcept;
 
   std::vector<route_spec> routes_;
   std::vector<compiled_route> by_priority_;  // best first: the first match wins

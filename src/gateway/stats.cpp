@@ -38,33 +38,52 @@ void stats::observe_upstream(double seconds) noexcept {
 std::string stats::render(const std::vector<std::string>& route_labels,
                           const std::vector<std::shared_ptr<authenticator>>& auths) const {
   std::ostringstream o;
-  o << "# HELP " << metric_requests << " Requests by route and status.\n# TYPE " << metric_requests << " counter\n";
+  o << "# HELP " << metric_requests << " Requests by route and status.\n# TYPE " << metric_requests
+    << " counter\n";
   for (std::size_t r = 0; r < requests_.size(); ++r) {
     const std::string label = r < route_labels.size() ? route_labels[r] : "unmatched";
     for (std::size_t s = 0; s < status_slots; ++s) {
       const auto n = (*requests_[r])[s].load(std::memory_order_relaxed);
-      if (n != 0) o << metric_requests << "{route=\"" << label << "\",status=\"" << s << "\"} " << n << "\n";
+      if (n != 0)
+        o << metric_requests << "{route=\"" << label << "\",status=\"" << s << "\"} " << n << "\n";
     }
   }
-  o << "# HELP " << metric_denied << " Requests denied, by reason.\n# TYPE " << metric_denied << " counter\n";
+  o << "# HELP " << metric_denied << " Requests denied, by reason.\n# TYPE " << metric_denied
+    << " counter\n";
   for (std::size_t i = 0; i < denied_jose_.size(); ++i)
     if (auto n = denied_jose_[i].load(); n != 0)
-      o << metric_denied << "{reason=\"" << jose::errc_name(static_cast<jose::errc>(i)) << "\"} " << n << "\n";
-  static const char* gateway_names[] = {"", "path_invalid", "path_encoded_slash", "path_nul", "route_not_found",
-                                        "token_missing", "token_bad_scheme", "token_multiple", "jwks_unavailable",
-                                        "scope_insufficient", "upstream_refused", "upstream_timeout",
+      o << metric_denied << "{reason=\"" << jose::errc_name(static_cast<jose::errc>(i)) << "\"} "
+        << n << "\n";
+  static const char* gateway_names[] = {"",
+                                        "path_invalid",
+                                        "path_encoded_slash",
+                                        "path_nul",
+                                        "route_not_found",
+                                        "token_missing",
+                                        "token_bad_scheme",
+                                        "token_multiple",
+                                        "jwks_unavailable",
+                                        "scope_insufficient",
+                                        "upstream_refused",
+                                        "upstream_timeout",
                                         "upstream_bad_response"};
   for (std::size_t i = 1; i < std::size(gateway_names); ++i)
     if (auto n = denied_gateway_[i].load(); n != 0)
       o << metric_denied << "{reason=\"" << gateway_names[i] << "\"} " << n << "\n";
-  o << "# HELP " << metric_jwks_fetch << " JWKS fetches by result.\n# TYPE " << metric_jwks_fetch << " counter\n";
-  o << "# HELP " << metric_token_cache << " Verified-token cache lookups.\n# TYPE " << metric_token_cache << " counter\n";
+  o << "# HELP " << metric_jwks_fetch << " JWKS fetches by result.\n# TYPE " << metric_jwks_fetch
+    << " counter\n";
+  o << "# HELP " << metric_token_cache << " Verified-token cache lookups.\n# TYPE "
+    << metric_token_cache << " counter\n";
   for (const auto& a : auths) {
     const auto& name = a->config().name;
-    o << metric_jwks_fetch << "{authorizer=\"" << name << "\",result=\"ok\"} " << a->jwks()->stats().fetch_ok.load() << "\n";
-    o << metric_jwks_fetch << "{authorizer=\"" << name << "\",result=\"failed\"} " << a->jwks()->stats().fetch_failed.load() << "\n";
-    o << metric_token_cache << "{authorizer=\"" << name << "\",result=\"hit\"} " << a->cache_hits() << "\n";
-    o << metric_token_cache << "{authorizer=\"" << name << "\",result=\"miss\"} " << a->cache_misses() << "\n";
+    o << metric_jwks_fetch << "{authorizer=\"" << name << "\",result=\"ok\"} "
+      << a->jwks()->stats().fetch_ok.load() << "\n";
+    o << metric_jwks_fetch << "{authorizer=\"" << name << "\",result=\"failed\"} "
+      << a->jwks()->stats().fetch_failed.load() << "\n";
+    o << metric_token_cache << "{authorizer=\"" << name << "\",result=\"hit\"} " << a->cache_hits()
+      << "\n";
+    o << metric_token_cache << "{authorizer=\"" << name << "\",result=\"miss\"} "
+      << a->cache_misses() << "\n";
   }
   o << "# HELP " << metric_upstream_latency << " Time to the upstream's response header.\n# TYPE "
     << metric_upstream_latency << " histogram\n";
@@ -72,13 +91,17 @@ std::string stats::render(const std::vector<std::string>& route_labels,
   for (std::size_t i = 0; i < latency_.size(); ++i) {
     cumulative += latency_[i].load();
     o << metric_upstream_latency << "_bucket{le=\"";
-    if (i < buckets_.size()) o << buckets_[i];
-    else o << "+Inf";
+    if (i < buckets_.size())
+      o << buckets_[i];
+    else
+      o << "+Inf";
     o << "\"} " << cumulative << "\n";
   }
-  o << metric_upstream_latency << "_sum " << static_cast<double>(latency_micros_.load()) / 1e6 << "\n";
+  o << metric_upstream_latency << "_sum " << static_cast<double>(latency_micros_.load()) / 1e6
+    << "\n";
   o << metric_upstream_latency << "_count " << cumulative << "\n";
-  o << "# HELP " << metric_connections << " Open client connections.\n# TYPE " << metric_connections << " gauge\n";
+  o << "# HELP " << metric_connections << " Open client connections.\n# TYPE " << metric_connections
+    << " gauge\n";
   o << metric_connections << " " << connections.load() << "\n";
   return o.str();
 }

@@ -15,12 +15,15 @@ namespace gatepass::gateway {
 class authenticator;
 
 // Metric names (the one list):
-inline constexpr const char* metric_requests = "gatepass_requests_total";          // {route,status}
-inline constexpr const char* metric_denied = "gatepass_denied_total";              // {reason}
-inline constexpr const char* metric_jwks_fetch = "gatepass_jwks_fetch_total";      // {authorizer,result}
-inline constexpr const char* metric_token_cache = "gatepass_token_cache_total";    // {authorizer,result}
-inline constexpr const char* metric_upstream_latency = "gatepass_upstream_latency_seconds";  // histogram
-inline constexpr const char* metric_connections = "gatepass_connections";          // gauge
+inline constexpr const char* metric_requests = "gatepass_requests_total";  // {route,status}
+inline constexpr const char* metric_denied = "gatepass_denied_total";      // {reason}
+inline constexpr const char* metric_jwks_fetch =
+    "gatepass_jwks_fetch_total";  // {authorizer,result}
+inline constexpr const char* metric_token_cache =
+    "gatepass_token_cache_total";  // {authorizer,result}
+inline constexpr const char* metric_upstream_latency =
+    "gatepass_upstream_latency_seconds";                                   // histogram
+inline constexpr const char* metric_connections = "gatepass_connections";  // gauge
 
 class stats {
  public:
@@ -39,8 +42,8 @@ class stats {
   std::vector<std::unique_ptr<std::array<std::atomic<std::uint64_t>, status_slots>>> requests_;
   std::array<std::atomic<std::uint64_t>, 128> denied_jose_{};
   std::array<std::atomic<std::uint64_t>, 64> denied_gateway_{};
-  static constexpr std::array<double, 13> buckets_{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                    0.05,   0.1,   0.25,   0.5,   1,    2.5, 10};
+  static constexpr std::array<double, 13> buckets_{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                   0.1,    0.25,  0.5,    1,     2.5,  10};
   std::array<std::atomic<std::uint64_t>, 14> latency_{};
   std::atomic<std::uint64_t> latency_micros_{0};
 };

@@ -15,7 +15,8 @@ token_digest digest_token(std::string_view token) {
 token_cache::token_cache(std::size_t capacity)
     : per_shard_(std::max<std::size_t>(1, capacity / shards)) {}
 
-std::shared_ptr<const verified_entry> token_cache::find(const token_digest& d, std::int64_t now) const {
+std::shared_ptr<const verified_entry> token_cache::find(const token_digest& d,
+                                                        std::int64_t now) const {
   const auto& s = shards_[d[31] % shards];
   std::lock_guard lock(s.m);
   auto it = s.map.find(d);
@@ -28,9 +29,12 @@ void token_cache::insert(const token_digest& d, std::shared_ptr<const verified_e
   auto& s = shards_[d[31] % shards];
   std::lock_guard lock(s.m);
   if (s.map.size() >= per_shard_) {
-    std::erase_if(s.map, [now](const auto& kv) { return kv.second->valid_until <= static_cast<double>(now); });
+    std::erase_if(s.map, [now](const auto& kv) {
+      return kv.second->valid_until <= static_cast<double>(now);
+    });
     // still full: drop an arbitrary tenth, so a flood of distinct tokens costs O(1) amortized
-    for (auto it = s.map.begin(); s.map.size() >= per_shard_ - per_shard_ / 10 && it != s.map.end();)
+    for (auto it = s.map.begin();
+         s.map.size() >= per_shard_ - per_shard_ / 10 && it != s.map.end();)
       it = s.map.erase(it);
   }
   s.map.insert_or_assign(d, std::move(e));

@@ -6,8 +6,8 @@
 #pragma once
 
 #include <array>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,8 +20,8 @@ namespace gatepass::gateway {
 
 struct verified_entry {
   std::string kid;
-  double valid_until = 0;  // exp + leeway
-  std::vector<std::string> scopes;  // sorted, unique
+  double valid_until = 0;                                    // exp + leeway
+  std::vector<std::string> scopes;                           // sorted, unique
   std::vector<std::pair<std::string, std::string>> headers;  // claim headers for the upstream
 };
 

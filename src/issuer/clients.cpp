@@ -31,7 +31,8 @@ std::string generate_client_secret() {
 std::string hash_client_secret(const std::string& secret) {
   unsigned char salt[salt_len];
   RAND_bytes(salt, sizeof salt);
-  const std::size_t len = argon2_encodedlen(t_cost, m_cost, parallelism, salt_len, hash_len, Argon2_id);
+  const std::size_t len =
+      argon2_encodedlen(t_cost, m_cost, parallelism, salt_len, hash_len, Argon2_id);
   std::string encoded(len, '\0');
   if (argon2id_hash_encoded(t_cost, m_cost, parallelism, secret.data(), secret.size(), salt,
                             salt_len, hash_len, encoded.data(), encoded.size()) != ARGON2_OK)

@@ -62,7 +62,8 @@ file load(const std::string& path) {
     s.audience = r.list(is["audience"], "issuer.audience");
     s.token_ttl = r.duration(is["token_ttl"], "issuer.token_ttl", 3600);
     if (s.token_ttl < 60 || s.token_ttl > 86400)
-      r.problem(is["token_ttl"] ? is["token_ttl"] : is, "issuer.token_ttl", "must be between 60 s and 24 h");
+      r.problem(is["token_ttl"] ? is["token_ttl"] : is, "issuer.token_ttl",
+                "must be between 60 s and 24 h");
     s.listen = r.str(is["listen"], "issuer.listen");
     if (!s.listen.empty() && s.listen.rfind(':') == std::string::npos)
       r.problem(is["listen"], "issuer.listen", "expected HOST:PORT");
@@ -72,8 +73,9 @@ file load(const std::string& path) {
 
   if (const auto ks = root["keys"]) {
     auto& k = f.keys;
-    r.known_keys(ks, "keys.", {"store", "algorithm", "rsa_bits", "passphrase_env", "passphrase_file",
-                               "rotate_every", "publish_ahead", "retire_after"});
+    r.known_keys(ks, "keys.",
+                 {"store", "algorithm", "rsa_bits", "passphrase_env", "passphrase_file",
+                  "rotate_every", "publish_ahead", "retire_after"});
     k.store = r.str(ks["store"], "keys.store", k.store);
     k.algorithm = r.str(ks["algorithm"], "keys.algorithm", k.algorithm);
     auto a = jose::alg_from_string(k.algorithm);
@@ -83,14 +85,16 @@ file load(const std::string& path) {
     if (ks["rsa_bits"]) {
       const auto bits = r.str(ks["rsa_bits"], "keys.rsa_bits");
       if (bits != "2048" && bits != "3072" && bits != "4096")
-        r.problem(ks["rsa_bits"], "keys.rsa_bits", "expected 2048, 3072 or 4096 (below 2048 is refused)");
+        r.problem(ks["rsa_bits"], "keys.rsa_bits",
+                  "expected 2048, 3072 or 4096 (below 2048 is refused)");
       else
         k.rsa_bits = std::stoi(bits);
     }
     k.passphrase_env = r.str(ks["passphrase_env"], "keys.passphrase_env");
     k.passphrase_file = r.str(ks["passphrase_file"], "keys.passphrase_file");
     if (!k.passphrase_env.empty() && !k.passphrase_file.empty())
-      r.problem(ks["passphrase_file"], "keys.passphrase_file", "give passphrase_env or passphrase_file, not both");
+      r.problem(ks["passphrase_file"], "keys.passphrase_file",
+                "give passphrase_env or passphrase_file, not both");
     k.rotate_every = r.duration(ks["rotate_every"], "keys.rotate_every", k.rotate_every);
     k.publish_ahead = r.duration(ks["publish_ahead"], "keys.publish_ahead", k.publish_ahead);
     k.retire_after = r.duration(ks["retire_after"], "keys.retire_after", 0);

@@ -17,30 +17,30 @@ struct issuer_section {
   std::string url;                    // iss, byte-identical everywhere
   std::vector<std::string> audience;  // default aud of issued tokens
   std::int64_t token_ttl = 3600;
-  std::string listen;                 // host:port; empty = issuer endpoints not served
+  std::string listen;  // host:port; empty = issuer endpoints not served
   std::vector<std::string> scopes_supported;
 };
 
 struct keys_section {
-  std::string store = "file:keys";    // relative paths are relative to the config file
+  std::string store = "file:keys";  // relative paths are relative to the config file
   std::string algorithm = "RS256";
   int rsa_bits = 2048;
   std::string passphrase_env;
   std::string passphrase_file;
   std::int64_t rotate_every = 30 * 86400;
   std::int64_t publish_ahead = 2 * 3600;
-  std::int64_t retire_after = 0;      // 0 = token_ttl + publish_ahead + leeway
+  std::int64_t retire_after = 0;  // 0 = token_ttl + publish_ahead + leeway
 };
 
 struct client_entry {
   std::string id;
-  std::string secret_hash;            // argon2id encoded
+  std::string secret_hash;  // argon2id encoded
   std::vector<std::string> scopes;
   std::vector<std::string> audience;
 };
 
 struct file {
-  std::string path;                   // the config file itself
+  std::string path;  // the config file itself
   std::optional<issuer_section> issuer;
   keys_section keys;
   std::vector<client_entry> clients;

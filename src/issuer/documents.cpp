@@ -49,7 +49,8 @@ std::string discovery_document(const config::issuer_section& is, const std::stri
   d["token_endpoint"] = join_url(is.url, "/oauth2/token");
   // OIDC's default grant types exclude client_credentials: name it explicitly.
   d["grant_types_supported"] = strings({"client_credentials"});
-  d["token_endpoint_auth_methods_supported"] = strings({"client_secret_basic", "client_secret_post"});
+  d["token_endpoint_auth_methods_supported"] =
+      strings({"client_secret_basic", "client_secret_post"});
   json::array algs;
   algs.emplace_back(alg);
   d["id_token_signing_alg_values_supported"] = algs;

@@ -1,9 +1,8 @@
 #include "issuer/issuer_service.h"
 
+#include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-
-#include <algorithm>
 #include <cctype>
 
 #include "common/form_decode.h"
@@ -96,20 +95,25 @@ http_response issuer_service::handle(const http_request& req, std::int64_t now) 
   const auto path = req.path();
   const bool get = req.method == "GET" || req.method == "HEAD";
   if (path == "/healthz") return net::json_response(200, "{\"status\":\"ok\"}");
-  if (path == "/.well-known/openid-configuration" || path == "/.well-known/oauth-authorization-server") {
-    if (!get) return net::json_response(405, "{\"message\":\"Method Not Allowed\"}").set("Allow", "GET, HEAD");
+  if (path == "/.well-known/openid-configuration" ||
+      path == "/.well-known/oauth-authorization-server") {
+    if (!get)
+      return net::json_response(405, "{\"message\":\"Method Not Allowed\"}")
+          .set("Allow", "GET, HEAD");
     auto r = net::json_response(200, discovery_);
     r.set("Cache-Control", "public, max-age=3600");
     return r;
   }
   if (path == "/.well-known/jwks.json") {
-    if (!get) return net::json_response(405, "{\"message\":\"Method Not Allowed\"}").set("Allow", "GET, HEAD");
+    if (!get)
+      return net::json_response(405, "{\"message\":\"Method Not Allowed\"}")
+          .set("Allow", "GET, HEAD");
     auto p = current();
     if (!p) return net::json_response(503, "{\"message\":\"no keys loaded\"}");
     const auto max_age = keys::jwks_max_age(p->ring->records, now, settings_.rotation);
     http_response r;
-    if (const auto inm = req.header("If-None-Match"); !inm.empty() &&
-        (inm == p->etag || inm == "W/" + p->etag || inm == "*")) {
+    if (const auto inm = req.header("If-None-Match");
+        !inm.empty() && (inm == p->etag || inm == "W/" + p->etag || inm == "*")) {
       r.status = 304;
     } else {
       r = net::json_response(200, p->jwks);
@@ -130,7 +134,8 @@ http_response issuer_service::handle(const http_request& req, std::int64_t now) 
 http_response issuer_service::token_endpoint(const http_request& req, std::int64_t now) const {
   const auto ctype = req.header("Content-Type");
   if (ctype.substr(0, 33) != "application/x-www-form-urlencoded")
-    return oauth_error(400, "invalid_request", "Content-Type must be application/x-www-form-urlencoded");
+    return oauth_error(400, "invalid_request",
+                       "Content-Type must be application/x-www-form-urlencoded");
   std::vector<std::pair<std::string, std::string>> form;
   std::string_view body = req.body;
   while (!body.empty()) {
@@ -139,8 +144,9 @@ http_response issuer_service::token_endpoint(const http_request& req, std::int64
     body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
     if (part.empty()) continue;
     const auto eq = part.find('=');
-    form.emplace_back(form_decode(part.substr(0, eq)),
-                      eq == std::string_view::npos ? std::string() : form_decode(part.substr(eq + 1)));
+    form.emplace_back(form_decode(part.substr(0, eq)), eq == std::string_view::npos
+                                                           ? std::string()
+                                                           : form_decode(part.substr(eq + 1)));
   }
   auto param = [&](const char* name, bool& dup) -> const std::string* {
     const std::string* found = nullptr;
@@ -186,7 +192,8 @@ http_response issuer_service::token_endpoint(const http_request& req, std::int64
     clients = clients_;
   }
   const auto* client = clients->authenticate(id, secret);
-  if (client == nullptr) return oauth_error(401, "invalid_client", "unknown client or wrong secret");
+  if (client == nullptr)
+    return oauth_error(401, "invalid_client", "unknown client or wrong secret");
 
   std::vector<std::string> granted;
   if (scope != nullptr && !scope->empty()) {
@@ -197,7 +204,8 @@ http_response issuer_service::token_endpoint(const http_request& req, std::int64
       s = sp == std::string_view::npos ? std::string_view() : s.substr(sp + 1);
       if (w.empty()) continue;
       if (std::find(client->scopes.begin(), client->scopes.end(), w) == client->scopes.end())
-        return oauth_error(400, "invalid_scope", "scope " + std::string(w) + " is not granted to this client");
+        return oauth_error(400, "invalid_scope",
+                           "scope " + std::string(w) + " is not granted to this client");
       if (std::find(granted.begin(), granted.end(), w) == granted.end()) granted.emplace_back(w);
     }
   } else {

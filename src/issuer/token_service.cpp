@@ -2,10 +2,9 @@
 
 #include <openssl/rand.h>
 
+#include <array>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
-
-#include <array>
 
 #include "common/base64url.h"
 #include "jose/jws.h"
@@ -36,8 +35,10 @@ result<std::string> token_service::issue(const keys::key_ring& ring, const token
   json::object c;
   c["iss"] = issuer_;
   if (!req.sub.empty()) c["sub"] = req.sub;
-  if (aud.size() == 1) c["aud"] = aud.front();
-  else if (!aud.empty()) c["aud"] = json::value_from(aud);
+  if (aud.size() == 1)
+    c["aud"] = aud.front();
+  else if (!aud.empty())
+    c["aud"] = json::value_from(aud);
   c["exp"] = now + ttl;
   c["iat"] = now;
   c["nbf"] = now;

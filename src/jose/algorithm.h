@@ -6,7 +6,21 @@
 
 namespace gatepass::jose {
 
-enum class alg { rs256, rs384, rs512, ps256, ps384, ps512, es256, es384, es512, eddsa, hs256, hs384, hs512 };
+enum class alg {
+  rs256,
+  rs384,
+  rs512,
+  ps256,
+  ps384,
+  ps512,
+  es256,
+  es384,
+  es512,
+  eddsa,
+  hs256,
+  hs384,
+  hs512
+};
 
 enum class alg_family { rsa_pkcs1, rsa_pss, ecdsa, eddsa, hmac };
 

@@ -17,10 +17,14 @@ enum class date_state { absent, ok, not_numeric, out_of_range };
 
 date_state numeric_date(const json::value* v, double& out) {
   if (v == nullptr) return date_state::absent;
-  if (v->is_int64()) out = static_cast<double>(v->get_int64());
-  else if (v->is_uint64()) out = static_cast<double>(v->get_uint64());
-  else if (v->is_double()) out = v->get_double();
-  else return date_state::not_numeric;
+  if (v->is_int64())
+    out = static_cast<double>(v->get_int64());
+  else if (v->is_uint64())
+    out = static_cast<double>(v->get_uint64());
+  else if (v->is_double())
+    out = v->get_double();
+  else
+    return date_state::not_numeric;
   if (!std::isfinite(out) || out < 0 || out > max_numeric_date) return date_state::out_of_range;
   return date_state::ok;
 }
@@ -45,14 +49,22 @@ registered_claims registered_of(const json::object& c) noexcept {
     const std::string_view k = m.key();
     const json::value* v = &m.value();
     if (k.size() == 3) {
-      if (k == "iss") r.iss = v;
-      else if (k == "sub") r.sub = v;
-      else if (k == "jti") r.jti = v;
-      else if (k == "exp") r.exp = v;
-      else if (k == "nbf") r.nbf = v;
-      else if (k == "iat") r.iat = v;
-      else if (k == "aud") r.aud = v;
-      else if (k == "scp") r.scp = v;
+      if (k == "iss")
+        r.iss = v;
+      else if (k == "sub")
+        r.sub = v;
+      else if (k == "jti")
+        r.jti = v;
+      else if (k == "exp")
+        r.exp = v;
+      else if (k == "nbf")
+        r.nbf = v;
+      else if (k == "iat")
+        r.iat = v;
+      else if (k == "aud")
+        r.aud = v;
+      else if (k == "scp")
+        r.scp = v;
     } else if (k == "scope") {
       r.scope = v;
     }
@@ -118,24 +130,32 @@ std::error_code validate(const registered_claims& r, const claims_policy& p, std
     case date_state::absent:
       if (p.require_exp) return errc::exp_missing;
       break;
-    case date_state::not_numeric: return errc::exp_not_numeric;
-    case date_state::out_of_range: return errc::exp_out_of_range;
+    case date_state::not_numeric:
+      return errc::exp_not_numeric;
+    case date_state::out_of_range:
+      return errc::exp_out_of_range;
     case date_state::ok:
       if (t >= exp + leeway) return errc::expired;
       break;
   }
   switch (numeric_date(r.nbf, nbf)) {
-    case date_state::absent: break;
-    case date_state::not_numeric: return errc::nbf_not_numeric;
-    case date_state::out_of_range: return errc::nbf_out_of_range;
+    case date_state::absent:
+      break;
+    case date_state::not_numeric:
+      return errc::nbf_not_numeric;
+    case date_state::out_of_range:
+      return errc::nbf_out_of_range;
     case date_state::ok:
       if (t + leeway < nbf) return errc::not_yet_valid;
       break;
   }
   switch (numeric_date(r.iat, iat)) {
-    case date_state::absent: break;
-    case date_state::not_numeric: return errc::iat_not_numeric;
-    case date_state::out_of_range: return errc::iat_out_of_range;
+    case date_state::absent:
+      break;
+    case date_state::not_numeric:
+      return errc::iat_not_numeric;
+    case date_state::out_of_range:
+      return errc::iat_out_of_range;
     case date_state::ok:
       if (iat > t + leeway) return errc::iat_in_future;
       break;

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <boost/json/object.hpp>
-
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,7 +19,7 @@ struct claims_policy {
   std::vector<std::string> audiences;  // any one must appear in aud; empty = not checked
   std::int64_t leeway = 60;            // seconds, for exp, nbf and iat
   bool require_exp = true;
-  std::optional<std::string> typ;      // e.g. "at+jwt"; compared as a media type
+  std::optional<std::string> typ;  // e.g. "at+jwt"; compared as a media type
 };
 
 /// Checks the registered claims against `policy` at wall-clock time `now` (seconds).

@@ -8,12 +8,12 @@ namespace gatepass::jose {
 
 enum class errc {
   // token structure (RFC 7515 §7.1)
-  token_empty = 1,        // no token at all
-  token_too_large,        // longer than the configured cap, checked before anything else
-  token_malformed,        // not exactly three non-empty-header segments
-  header_bad_base64,      // header segment is not strict base64url
-  payload_bad_base64,     // payload segment is not strict base64url
-  signature_bad_base64,   // signature segment is not strict base64url
+  token_empty = 1,       // no token at all
+  token_too_large,       // longer than the configured cap, checked before anything else
+  token_malformed,       // not exactly three non-empty-header segments
+  header_bad_base64,     // header segment is not strict base64url
+  payload_bad_base64,    // payload segment is not strict base64url
+  signature_bad_base64,  // signature segment is not strict base64url
   // JSON (RFC 8259 / RFC 7515 §5.2)
   json_syntax,            // not well-formed JSON, or trailing data
   json_invalid_utf8,      // invalid UTF-8 or an unpaired surrogate
@@ -23,21 +23,21 @@ enum class errc {
   header_bad_json,        // header is not a JSON object
   payload_bad_json,       // claims are not a JSON object
   // header
-  alg_missing,            // no "alg" member
-  alg_not_string,         // "alg" is not a string
-  alg_none,               // "none" in any casing: unsecured JWS never accepted
-  alg_unsupported,        // alg not implemented by gatepass
-  alg_not_allowed,        // alg not in the verifier's allow-list
-  kid_not_string,         // "kid" present but not a string
-  kid_required,           // the key set holds several keys and the token names none
-  kid_unknown,            // no key with this kid
-  header_key_forbidden,   // jwk / jku / x5u / x5c in the header (RFC 8725 §3.10)
-  crit_invalid,           // crit empty, not an array of strings, lists a registered or absent name
-  crit_unsupported,       // crit names an extension gatepass does not implement
-  b64_unsupported,        // RFC 7797 unencoded payload
-  nested_jwt,             // cty "JWT": nested tokens are not accepted (RFC 8725 §3.3)
-  typ_not_string,         // "typ" present but not a string
-  typ_mismatch,           // typ is not the expected one (RFC 8725 §3.11)
+  alg_missing,           // no "alg" member
+  alg_not_string,        // "alg" is not a string
+  alg_none,              // "none" in any casing: unsecured JWS never accepted
+  alg_unsupported,       // alg not implemented by gatepass
+  alg_not_allowed,       // alg not in the verifier's allow-list
+  kid_not_string,        // "kid" present but not a string
+  kid_required,          // the key set holds several keys and the token names none
+  kid_unknown,           // no key with this kid
+  header_key_forbidden,  // jwk / jku / x5u / x5c in the header (RFC 8725 §3.10)
+  crit_invalid,          // crit empty, not an array of strings, lists a registered or absent name
+  crit_unsupported,      // crit names an extension gatepass does not implement
+  b64_unsupported,       // RFC 7797 unencoded payload
+  nested_jwt,            // cty "JWT": nested tokens are not accepted (RFC 8725 §3.3)
+  typ_not_string,        // "typ" present but not a string
+  typ_mismatch,          // typ is not the expected one (RFC 8725 §3.11)
   // keys
   key_alg_mismatch,       // the token's alg is not the key's alg
   key_kty_missing,        // JWK without kty
@@ -71,27 +71,27 @@ enum class errc {
   signature_length_invalid,  // wrong length for the algorithm and key
   signature_invalid,         // the signature does not verify
   // claims (RFC 7519 §4.1)
-  exp_missing,            // exp required but absent
-  exp_not_numeric,        // exp not a number
-  exp_out_of_range,       // exp negative, non-finite or beyond year 9999
-  expired,                // now >= exp + leeway
-  nbf_not_numeric,        // nbf not a number
-  nbf_out_of_range,       // nbf negative or beyond year 9999
-  not_yet_valid,          // now < nbf - leeway
-  iat_not_numeric,        // iat not a number
-  iat_out_of_range,       // iat negative or beyond year 9999
-  iat_in_future,          // iat > now + leeway
-  iss_missing,            // issuer configured, iss absent
-  iss_not_string,         // iss not a string
-  iss_mismatch,           // iss differs from the configured issuer (exact compare)
-  aud_missing,            // audience configured, aud absent
-  aud_invalid,            // aud neither a string nor an array of strings
-  aud_mismatch,           // no aud value is a configured audience
-  sub_not_string,         // sub not a string
-  sub_invalid,            // sub contains NUL
-  jti_not_string,         // jti not a string
-  scope_invalid,          // scope / scp neither a string nor an array of strings
-  crypto_failure,         // OpenSSL failed for a reason other than a bad signature
+  exp_missing,       // exp required but absent
+  exp_not_numeric,   // exp not a number
+  exp_out_of_range,  // exp negative, non-finite or beyond year 9999
+  expired,           // now >= exp + leeway
+  nbf_not_numeric,   // nbf not a number
+  nbf_out_of_range,  // nbf negative or beyond year 9999
+  not_yet_valid,     // now < nbf - leeway
+  iat_not_numeric,   // iat not a number
+  iat_out_of_range,  // iat negative or beyond year 9999
+  iat_in_future,     // iat > now + leeway
+  iss_missing,       // issuer configured, iss absent
+  iss_not_string,    // iss not a string
+  iss_mismatch,      // iss differs from the configured issuer (exact compare)
+  aud_missing,       // audience configured, aud absent
+  aud_invalid,       // aud neither a string nor an array of strings
+  aud_mismatch,      // no aud value is a configured audience
+  sub_not_string,    // sub not a string
+  sub_invalid,       // sub contains NUL
+  jti_not_string,    // jti not a string
+  scope_invalid,     // scope / scp neither a string nor an array of strings
+  crypto_failure,    // OpenSSL failed for a reason other than a bad signature
 };
 
 const std::error_category& jose_category() noexcept;

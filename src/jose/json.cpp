@@ -3,7 +3,6 @@
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/value_stack.hpp>
-
 #include <memory>
 
 #include "jose/errc.h"
@@ -101,10 +100,20 @@ bool valid_utf8(std::string_view text) noexcept {
     }
     std::size_t len;
     unsigned min;
-    if ((c & 0xe0) == 0xc0) { len = 2; min = 0x80; c &= 0x1f; }
-    else if ((c & 0xf0) == 0xe0) { len = 3; min = 0x800; c &= 0x0f; }
-    else if ((c & 0xf8) == 0xf0) { len = 4; min = 0x10000; c &= 0x07; }
-    else return false;
+    if ((c & 0xe0) == 0xc0) {
+      len = 2;
+      min = 0x80;
+      c &= 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      len = 3;
+      min = 0x800;
+      c &= 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      len = 4;
+      min = 0x10000;
+      c &= 0x07;
+    } else
+      return false;
     if (static_cast<std::size_t>(end - p) < len) return false;
     for (std::size_t i = 1; i < len; ++i) {
       if ((p[i] & 0xc0) != 0x80) return false;
@@ -207,6 +216,8 @@ class token_arena final : public json::memory_resource {
 
 }  // namespace
 
-json::storage_ptr make_token_storage() { return json::make_shared_resource<token_arena>(); }
+json::storage_ptr make_token_storage() {
+  return json::make_shared_resource<token_arena>();
+}
 
 }  // namespace gatepass::jose

@@ -4,7 +4,6 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/storage_ptr.hpp>
-
 #include <string_view>
 
 #include "common/result.h"

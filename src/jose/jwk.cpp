@@ -23,10 +23,14 @@ namespace json = boost::json;
 
 std::string_view to_string(key_type k) noexcept {
   switch (k) {
-    case key_type::rsa: return "RSA";
-    case key_type::ec: return "EC";
-    case key_type::okp: return "OKP";
-    case key_type::oct: return "oct";
+    case key_type::rsa:
+      return "RSA";
+    case key_type::ec:
+      return "EC";
+    case key_type::okp:
+      return "OKP";
+    case key_type::oct:
+      return "oct";
   }
   return "";
 }
@@ -40,10 +44,14 @@ const EVP_MD* md_for(alg a) {
       ossl::md_ptr(EVP_MD_fetch(nullptr, "SHA384", nullptr)),
       ossl::md_ptr(EVP_MD_fetch(nullptr, "SHA512", nullptr))};
   switch (hash_size(a)) {
-    case 32: return mds[0].get();
-    case 48: return mds[1].get();
-    case 64: return mds[2].get();
-    default: return nullptr;
+    case 32:
+      return mds[0].get();
+    case 48:
+      return mds[1].get();
+    case 64:
+      return mds[2].get();
+    default:
+      return nullptr;
   }
 }
 
@@ -157,10 +165,9 @@ ossl::bn_ptr get_bn(EVP_PKEY* k, const char* name) {
 // ROCA (CVE-2017-15361): Infineon moduli are congruent to a power of 65537 modulo each of
 // these small primes; a random modulus almost never is (Nemec et al., CCS 2017).
 bool has_roca_fingerprint(const BIGNUM* n) {
-  static constexpr std::array<unsigned, 38> primes{3,  5,  7,  11, 13, 17, 19, 23, 29, 31,
-                                                   37, 41, 43, 47, 53, 59, 61, 67, 71, 73,
-                                                   79, 83, 89, 97, 101, 103, 107, 109, 113, 127,
-                                                   131, 137, 139, 149, 151, 157, 163, 167};
+  static constexpr std::array<unsigned, 38> primes{
+      3,  5,  7,  11, 13, 17,  19,  23,  29,  31,  37,  41,  43,  47,  53,  59,  61,  67,  71,
+      73, 79, 83, 89, 97, 101, 103, 107, 109, 113, 127, 131, 137, 139, 149, 151, 157, 163, 167};
   for (unsigned p : primes) {
     const BN_ULONG r = BN_mod_word(n, p);
     if (r == static_cast<BN_ULONG>(-1)) return false;
@@ -192,20 +199,28 @@ std::error_code check_rsa_numbers(const BIGNUM* n, const BIGNUM* e) {
 bool alg_fits(alg a, key_type kty, std::string_view crv) {
   switch (family(a)) {
     case alg_family::rsa_pkcs1:
-    case alg_family::rsa_pss: return kty == key_type::rsa;
-    case alg_family::ecdsa: return kty == key_type::ec && ec_curve(a) == crv;
-    case alg_family::eddsa: return kty == key_type::okp && crv == "Ed25519";
-    case alg_family::hmac: return kty == key_type::oct;
+    case alg_family::rsa_pss:
+      return kty == key_type::rsa;
+    case alg_family::ecdsa:
+      return kty == key_type::ec && ec_curve(a) == crv;
+    case alg_family::eddsa:
+      return kty == key_type::okp && crv == "Ed25519";
+    case alg_family::hmac:
+      return kty == key_type::oct;
   }
   return false;
 }
 
 alg default_alg(key_type kty, std::string_view crv) {
   switch (kty) {
-    case key_type::rsa: return alg::rs256;
-    case key_type::ec: return curve_by_jwk(crv)->es;
-    case key_type::okp: return alg::eddsa;
-    case key_type::oct: return alg::hs256;
+    case key_type::rsa:
+      return alg::rs256;
+    case key_type::ec:
+      return curve_by_jwk(crv)->es;
+    case key_type::okp:
+      return alg::eddsa;
+    case key_type::oct:
+      return alg::hs256;
   }
   return alg::rs256;
 }
@@ -228,7 +243,8 @@ result<std::shared_ptr<key_material>> material_from_pkey(std::shared_ptr<EVP_PKE
     m->kty = key_type::ec;
     char group[64] = {};
     std::size_t len = 0;
-    if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) != 1)
+    if (EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len) !=
+        1)
       return errc::key_ec_bad_curve;
     const auto* c = curve_by_group(group);
     if (c == nullptr) return errc::key_ec_bad_curve;
@@ -407,8 +423,7 @@ ossl::pkey_ctx_ptr make_ctx(const key_material& m, bool sign) {
   if (init != 1 || EVP_PKEY_CTX_set_signature_md(ctx.get(), md_for(m.algorithm)) != 1)
     return nullptr;
   const auto f = family(m.algorithm);
-  if (f == alg_family::rsa_pkcs1 &&
-      EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1)
+  if (f == alg_family::rsa_pkcs1 && EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PADDING) != 1)
     return nullptr;
   if (f == alg_family::rsa_pss &&
       (EVP_PKEY_CTX_set_rsa_padding(ctx.get(), RSA_PKCS1_PSS_PADDING) != 1 ||
@@ -532,8 +547,8 @@ result<jwk> jwk::parse(const json::object& o, const jwk_parse_options& opt) {
   } else if (bad) {
     return errc::key_member_invalid;
   }
-  static constexpr std::array<std::string_view, 7> private_members{"d",  "p",  "q", "dp",
-                                                                    "dq", "qi", "oth"};
+  static constexpr std::array<std::string_view, 7> private_members{"d",  "p",  "q",  "dp",
+                                                                   "dq", "qi", "oth"};
   bool has_private = false;
   for (auto pm : private_members) has_private |= o.contains(pm);
   if (has_private && !opt.allow_private) return errc::key_private_material;
@@ -574,8 +589,8 @@ result<jwk> jwk::from_pem(std::string_view pem, std::optional<alg> pinned, std::
     ossl::x509_ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
     if (cert) raw = X509_get_pubkey(cert.get());
   } else {
-    OSSL_DECODER_CTX* dctx = OSSL_DECODER_CTX_new_for_pkey(&raw, "PEM", nullptr, nullptr, 0,
-                                                           nullptr, nullptr);
+    OSSL_DECODER_CTX* dctx =
+        OSSL_DECODER_CTX_new_for_pkey(&raw, "PEM", nullptr, nullptr, 0, nullptr, nullptr);
     if (dctx != nullptr) {
       // no passphrase callback: an encrypted key is refused here (the key store decrypts)
       const auto* data = reinterpret_cast<const unsigned char*>(pem.data());
@@ -605,14 +620,30 @@ result<jwk> jwk::from_secret(std::string secret, alg a, std::string kid) {
 
 // ---- accessors -------------------------------------------------------------------------
 
-key_type jwk::kty() const noexcept { return m_->kty; }
-alg jwk::algorithm() const noexcept { return m_->algorithm; }
-std::string_view jwk::crv() const noexcept { return m_->crv; }
-bool jwk::is_private() const noexcept { return m_->is_private; }
-int jwk::bits() const noexcept { return m_->bits; }
-EVP_PKEY* jwk::pkey() const noexcept { return m_->pkey.get(); }
-std::shared_ptr<EVP_PKEY> jwk::shared_pkey() const noexcept { return m_->pkey; }
-jwk jwk::with_kid(std::string kid) const { return jwk(m_, std::move(kid)); }
+key_type jwk::kty() const noexcept {
+  return m_->kty;
+}
+alg jwk::algorithm() const noexcept {
+  return m_->algorithm;
+}
+std::string_view jwk::crv() const noexcept {
+  return m_->crv;
+}
+bool jwk::is_private() const noexcept {
+  return m_->is_private;
+}
+int jwk::bits() const noexcept {
+  return m_->bits;
+}
+EVP_PKEY* jwk::pkey() const noexcept {
+  return m_->pkey.get();
+}
+std::shared_ptr<EVP_PKEY> jwk::shared_pkey() const noexcept {
+  return m_->pkey;
+}
+jwk jwk::with_kid(std::string kid) const {
+  return jwk(m_, std::move(kid));
+}
 
 // ---- serialization ---------------------------------------------------------------------
 
@@ -717,9 +748,9 @@ std::error_code jwk::verify(std::string_view input, std::string_view sig) const 
       ERR_clear_error();
       return errc::crypto_failure;
     }
-    const int r = EVP_DigestVerify(mctx.get(), reinterpret_cast<const unsigned char*>(sig.data()),
-                                   sig.size(), reinterpret_cast<const unsigned char*>(input.data()),
-                                   input.size());
+    const int r =
+        EVP_DigestVerify(mctx.get(), reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                         reinterpret_cast<const unsigned char*>(input.data()), input.size());
     m.eddsa_verify_pool.give(std::move(mctx));
     if (r != 1) ERR_clear_error();
     return r == 1 ? std::error_code() : errc::signature_invalid;
@@ -755,10 +786,14 @@ std::size_t jwk::signature_size() const noexcept {
   const key_material& m = *m_;
   switch (family(m.algorithm)) {
     case alg_family::rsa_pkcs1:
-    case alg_family::rsa_pss: return static_cast<std::size_t>((m.bits + 7) / 8);
-    case alg_family::ecdsa: return 2 * ec_coordinate_size(m.algorithm);
-    case alg_family::eddsa: return 64;
-    case alg_family::hmac: return hash_size(m.algorithm);
+    case alg_family::rsa_pss:
+      return static_cast<std::size_t>((m.bits + 7) / 8);
+    case alg_family::ecdsa:
+      return 2 * ec_coordinate_size(m.algorithm);
+    case alg_family::eddsa:
+      return 64;
+    case alg_family::hmac:
+      return hash_size(m.algorithm);
   }
   return 0;
 }

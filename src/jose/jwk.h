@@ -5,7 +5,6 @@
 #include <openssl/evp.h>
 
 #include <boost/json/object.hpp>
-
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,7 +77,8 @@ class jwk {
   std::size_t signature_size() const noexcept;
 
  private:
-  jwk(std::shared_ptr<detail::key_material> m, std::string kid) : m_(std::move(m)), kid_(std::move(kid)) {}
+  jwk(std::shared_ptr<detail::key_material> m, std::string kid)
+      : m_(std::move(m)), kid_(std::move(kid)) {}
   std::shared_ptr<detail::key_material> m_;
   std::string kid_;
 };

@@ -1,9 +1,8 @@
 #include "jose/jws.h"
 
-#include <boost/json/serializer.hpp>
-
 #include <algorithm>
 #include <array>
+#include <boost/json/serializer.hpp>
 
 #include "common/base64url.h"
 #include "jose/errc.h"
@@ -33,7 +32,8 @@ std::error_code check_crit(const json::object& h) {
   const auto* arr = it->value().if_array();
   if (arr == nullptr || arr->empty()) return errc::crit_invalid;
   static constexpr std::array<std::string_view, 13> registered{
-      "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "enc", "zip"};
+      "alg",      "jku", "jwk", "kid",  "x5u", "x5c", "x5t",
+      "x5t#S256", "typ", "cty", "crit", "enc", "zip"};
   for (const auto& v : *arr) {
     const auto* s = v.if_string();
     if (s == nullptr) return errc::crit_invalid;
@@ -55,13 +55,20 @@ std::error_code check_header(compact_jws_view& j) {
   bool crit = false, b64 = false, header_key = false;
   for (const auto& m : h) {
     const std::string_view k = m.key();
-    if (k == "alg") alg_v = &m.value();
-    else if (k == "kid") kid_v = &m.value();
-    else if (k == "typ") typ_v = &m.value();
-    else if (k == "cty") cty_v = &m.value();
-    else if (k == "crit") crit = true;
-    else if (k == "b64") b64 = true;
-    else if (k == "jwk" || k == "jku" || k == "x5u" || k == "x5c") header_key = true;
+    if (k == "alg")
+      alg_v = &m.value();
+    else if (k == "kid")
+      kid_v = &m.value();
+    else if (k == "typ")
+      typ_v = &m.value();
+    else if (k == "cty")
+      cty_v = &m.value();
+    else if (k == "crit")
+      crit = true;
+    else if (k == "b64")
+      b64 = true;
+    else if (k == "jwk" || k == "jku" || k == "x5u" || k == "x5c")
+      header_key = true;
   }
   if (alg_v == nullptr) return errc::alg_missing;
   const auto* as = alg_v->if_string();
@@ -120,8 +127,8 @@ result<compact_jws_view> parse_compact(std::string_view token, const jws_limits&
     header_json = header_heap.data();
   }
   if (!base64url_decode(header_b64, header_json)) return errc::header_bad_base64;
-  auto header = parse_json_object(std::string_view(header_json, header_len), limits.json,
-                                  std::move(sp));
+  auto header =
+      parse_json_object(std::string_view(header_json, header_len), limits.json, std::move(sp));
   if (!header) {
     const auto e = header.error();
     return e == errc::json_syntax || e == errc::json_not_object ? errc::header_bad_json : e;
@@ -130,7 +137,7 @@ result<compact_jws_view> parse_compact(std::string_view token, const jws_limits&
   if (!base64url_decode(sig_b64, signature_buf)) return errc::signature_bad_base64;
   // Moved, not assigned: the tree keeps its storage, and kid/typ views stay valid.
   compact_jws_view j{token.substr(0, d2), payload_b64, std::move(*header), payload_buf,
-                     signature_buf, alg::rs256, std::nullopt, std::nullopt};
+                     signature_buf,       alg::rs256,  std::nullopt,       std::nullopt};
   if (auto ec = check_header(j)) return ec;
   return j;
 }
@@ -139,8 +146,14 @@ result<compact_jws> parse_compact(std::string_view token, const jws_limits& limi
   std::string payload, signature;
   auto v = parse_compact(token, limits, {}, payload, signature);
   if (!v) return v.error();
-  return compact_jws{v->signing_input, v->payload_b64, std::move(v->header), std::move(payload),
-                     std::move(signature), v->algorithm, v->kid, v->typ};
+  return compact_jws{v->signing_input,
+                     v->payload_b64,
+                     std::move(v->header),
+                     std::move(payload),
+                     std::move(signature),
+                     v->algorithm,
+                     v->kid,
+                     v->typ};
 }
 
 namespace {

@@ -4,7 +4,6 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/storage_ptr.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,8 +25,8 @@ struct compact_jws {
   std::string_view signing_input;  // "header.payload" as sent
   std::string_view payload_b64;
   boost::json::object header;
-  std::string payload;             // decoded
-  std::string signature;           // decoded
+  std::string payload;    // decoded
+  std::string signature;  // decoded
   alg algorithm = alg::rs256;
   std::optional<std::string_view> kid;  // points into `header`
   std::optional<std::string_view> typ;  // points into `header`

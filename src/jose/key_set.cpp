@@ -1,7 +1,6 @@
 #include "jose/key_set.h"
 
 #include <boost/json/array.hpp>
-
 #include <unordered_map>
 
 #include "jose/errc.h"

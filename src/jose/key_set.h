@@ -3,7 +3,6 @@
 #pragma once
 
 #include <boost/json/object.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,8 +14,8 @@
 namespace gatepass::jose {
 
 struct dropped_key {
-  std::size_t index;    // position in the "keys" array
-  std::string kid;      // empty when absent or unreadable
+  std::size_t index;  // position in the "keys" array
+  std::string kid;    // empty when absent or unreadable
   std::error_code reason;
 };
 

@@ -29,9 +29,8 @@ result<verified_token> verify_with(std::string_view token, const key_set& keys,
   const auto sp = make_token_storage();
   auto jws = parse_compact(token, opt.limits, sp, buf.payload, buf.signature);
   if (!jws) return jws.error();
-  if (!opt.algorithms.empty() &&
-      std::find(opt.algorithms.begin(), opt.algorithms.end(), jws->algorithm) ==
-          opt.algorithms.end())
+  if (!opt.algorithms.empty() && std::find(opt.algorithms.begin(), opt.algorithms.end(),
+                                           jws->algorithm) == opt.algorithms.end())
     return errc::alg_not_allowed;
   if (opt.claims.typ && !(jws->typ && typ_matches(*jws->typ, *opt.claims.typ)))
     return errc::typ_mismatch;

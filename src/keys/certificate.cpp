@@ -22,15 +22,14 @@ result<std::string> self_signed_certificate(const jose::jwk& key, const std::str
   ossl::bn_ptr bn(BN_bin2bn(serial, sizeof serial, nullptr));
   bool ok = X509_set_version(cert.get(), 2) == 1 &&
             BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert.get())) != nullptr &&
-            X509_time_adj_ex(X509_getm_notBefore(cert.get()), 0, 0,
-                             &start) != nullptr &&
-            X509_time_adj_ex(X509_getm_notAfter(cert.get()), days, 0,
-                             &start) != nullptr &&
+            X509_time_adj_ex(X509_getm_notBefore(cert.get()), 0, 0, &start) != nullptr &&
+            X509_time_adj_ex(X509_getm_notAfter(cert.get()), days, 0, &start) != nullptr &&
             X509_set_pubkey(cert.get(), key.pkey()) == 1;
   X509_NAME* name = X509_get_subject_name(cert.get());
-  ok = ok && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                        reinterpret_cast<const unsigned char*>(subject.data()),
-                                        static_cast<int>(subject.size()), -1, 0) == 1 &&
+  ok = ok &&
+       X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                  reinterpret_cast<const unsigned char*>(subject.data()),
+                                  static_cast<int>(subject.size()), -1, 0) == 1 &&
        X509_set_issuer_name(cert.get(), name) == 1;
   const EVP_MD* md = key.kty() == jose::key_type::okp ? nullptr : EVP_sha256();
   ok = ok && X509_sign(cert.get(), key.pkey(), md) > 0;

@@ -2,17 +2,15 @@
 // crash leaves either the old or the new ring, never a mix), <kid>.key.pem (PKCS#8, encrypted
 // with the passphrase), <kid>.crt.pem (x5c certificate), clients.json, .lock (flock).
 #include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -56,7 +54,8 @@ std::error_code io_error(const fs::path& p, const char* what) {
 
 // temp file, fsync, rename, fsync of the folder
 std::error_code write_atomic(const fs::path& path, std::string_view data) {
-  const fs::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()));
+  const fs::path tmp =
+      path.parent_path() / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()));
   {
     fd_guard fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (fd.get() < 0) return io_error(tmp, "cannot create");
@@ -173,7 +172,7 @@ class file_key_store final : public key_store {
   }
 
   result<std::string> version() override {
-    struct stat st{};
+    struct stat st {};
     if (::stat((dir_ / "keyring.json").c_str(), &st) != 0) return std::string("absent");
     return std::to_string(st.st_ino) + ":" + std::to_string(st.st_size) + ":" +
            std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
@@ -225,7 +224,7 @@ class file_key_store final : public key_store {
       auto s = [&](const char* n) {
         auto f = o->find(n);
         return f != o->end() && f->value().is_string() ? std::string(f->value().get_string())
-                                                        : std::string();
+                                                       : std::string();
       };
       auto list = [&](const char* n) {
         std::vector<std::string> l;
@@ -276,7 +275,8 @@ class file_key_store final : public key_store {
     if (!fs::exists(dir_)) {
       fs::create_directories(dir_, ec);
       if (ec) {
-        std::cerr << "gatepass: cannot create key store " << dir_.string() << ": " << ec.message() << "\n";
+        std::cerr << "gatepass: cannot create key store " << dir_.string() << ": " << ec.message()
+                  << "\n";
         return errc::store_io;
       }
       ::chmod(dir_.c_str(), 0700);
@@ -348,7 +348,8 @@ class file_key_store final : public key_store {
 
 }  // namespace
 
-result<std::unique_ptr<key_store>> open_file_store(const std::string& dir, const store_options& opt) {
+result<std::unique_ptr<key_store>> open_file_store(const std::string& dir,
+                                                   const store_options& opt) {
   if (dir.empty()) return errc::store_uri_invalid;
   auto store = std::make_unique<file_key_store>(fs::path(dir), opt);
   if (auto ec = store->prepare()) return ec;

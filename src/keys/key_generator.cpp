@@ -45,7 +45,8 @@ result<std::string> private_pem(const jose::jwk& key, const std::string& passphr
   ossl::bio_ptr bio(BIO_new(BIO_s_mem()));
   const EVP_CIPHER* cipher = passphrase.empty() ? nullptr : EVP_aes_256_cbc();
   const int ok = PEM_write_bio_PKCS8PrivateKey(
-      bio.get(), key.pkey(), cipher, passphrase.empty() ? nullptr : const_cast<char*>(passphrase.data()),
+      bio.get(), key.pkey(), cipher,
+      passphrase.empty() ? nullptr : const_cast<char*>(passphrase.data()),
       static_cast<int>(passphrase.size()), nullptr, nullptr);
   if (ok != 1) {
     ERR_clear_error();
@@ -62,9 +63,9 @@ result<jose::jwk> read_private_pem(std::string_view pem, const std::string& pass
   // An empty passphrase must not be offered to an encrypted key: pass an explicit callback
   // that fails, so OpenSSL never prompts on a terminal.
   auto no_prompt = [](char*, int, int, void*) -> int { return -1; };
-  EVP_PKEY* raw = PEM_read_bio_PrivateKey(
-      bio.get(), nullptr, passphrase.empty() ? +no_prompt : nullptr,
-      passphrase.empty() ? nullptr : const_cast<char*>(passphrase.c_str()));
+  EVP_PKEY* raw =
+      PEM_read_bio_PrivateKey(bio.get(), nullptr, passphrase.empty() ? +no_prompt : nullptr,
+                              passphrase.empty() ? nullptr : const_cast<char*>(passphrase.c_str()));
   ERR_clear_error();
   if (raw == nullptr) return errc::key_bad_pem;
   auto key = jose::jwk::from_pkey(ossl::share(ossl::pkey_ptr(raw)), pinned, {});

@@ -58,7 +58,8 @@ result<bool> key_manager::tick(std::int64_t now) {
       auto sk = make_key(now);
       if (!sk) return sk.error();
       const bool as_current = !has_current(change.records);
-      change.records = add_key(std::move(change.records), sk->meta, now, settings_.rotation, as_current);
+      change.records =
+          add_key(std::move(change.records), sk->meta, now, settings_.rotation, as_current);
       sk->meta = change.records.back();
       change.added.push_back(std::move(*sk));
       plan.changed = true;
@@ -81,10 +82,12 @@ result<std::string> key_manager::rotate(std::int64_t now, bool force) {
       auto sk = make_key(now);
       if (!sk) return sk.error();
       const bool as_current = plan.action == manual_rotation::forced;
-      change.records = add_key(std::move(change.records), sk->meta, now, settings_.rotation, as_current);
+      change.records =
+          add_key(std::move(change.records), sk->meta, now, settings_.rotation, as_current);
       sk->meta = change.records.back();
       message = as_current
-                    ? "key " + sk->meta.kid + " is now current (forced); the old key stays published as previous"
+                    ? "key " + sk->meta.kid +
+                          " is now current (forced); the old key stays published as previous"
                     : "new key " + sk->meta.kid + " published as next; it becomes current in " +
                           std::to_string(settings_.rotation.publish_ahead) +
                           " s (run `keys rotate` again then, or let `serve` do it)";
@@ -110,7 +113,8 @@ result<std::string> key_manager::generate(std::int64_t now, bool as_current, std
     for (const auto& r : records)
       if (r.kid == sk->meta.kid) return errc::key_exists;
     store_change change;
-    change.records = add_key(records, sk->meta, now, settings_.rotation, as_current || !has_current(records));
+    change.records =
+        add_key(records, sk->meta, now, settings_.rotation, as_current || !has_current(records));
     sk->meta = change.records.back();
     out = sk->meta.kid;
     change.added.push_back(std::move(*sk));
@@ -144,7 +148,8 @@ result<std::string> key_manager::import_pem(std::string_view pem, const std::str
     sk.key = *key;
     sk.cert_der = *cert;
     store_change change;
-    change.records = add_key(records, sk.meta, now, settings_.rotation, !as_next || !has_current(records));
+    change.records =
+        add_key(records, sk.meta, now, settings_.rotation, !as_next || !has_current(records));
     sk.meta = change.records.back();
     change.added.push_back(std::move(sk));
     return change;

@@ -22,10 +22,10 @@ struct key_settings {
 /// What signs and what is published at one moment. Immutable; shared and swapped whole.
 struct key_ring {
   std::vector<key_record> records;
-  std::optional<jose::jwk> current;           // the signing key
-  jose::key_set published;                    // next + current + previous
+  std::optional<jose::jwk> current;                        // the signing key
+  jose::key_set published;                                 // next + current + previous
   std::vector<std::pair<std::string, std::string>> certs;  // kid → DER
-  std::string version;                        // store version it was read at
+  std::string version;                                     // store version it was read at
 };
 
 class key_manager {

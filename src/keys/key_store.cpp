@@ -31,8 +31,8 @@ result<migration_report> migrate_store(key_store& from, key_store& to) {
       const auto src = std::find_if(keys->begin(), keys->end(),
                                     [&](const stored_key& k) { return k.meta.kid == r.kid; });
       if (src == keys->end()) {
-        std::cerr << "gatepass: " << to.describe() << " holds key " << r.kid << " that " << from.describe()
-                  << " lacks: refusing to merge two key rings\n";
+        std::cerr << "gatepass: " << to.describe() << " holds key " << r.kid << " that "
+                  << from.describe() << " lacks: refusing to merge two key rings\n";
         return errc::key_exists;
       }
       const auto dst = std::find_if(held->begin(), held->end(),
@@ -66,11 +66,13 @@ result<migration_report> migrate_store(key_store& from, key_store& to) {
   ec = to.transact_clients([&](std::vector<client_record>& all) -> std::error_code {
     report.clients_copied = 0;
     for (const auto& c : *clients) {
-      auto it = std::find_if(all.begin(), all.end(), [&](const client_record& x) { return x.id == c.id; });
+      auto it = std::find_if(all.begin(), all.end(),
+                             [&](const client_record& x) { return x.id == c.id; });
       if (it == all.end()) {
         all.push_back(c);
         ++report.clients_copied;
-      } else if (it->secret_hash != c.secret_hash || it->scopes != c.scopes || it->audience != c.audience) {
+      } else if (it->secret_hash != c.secret_hash || it->scopes != c.scopes ||
+                 it->audience != c.audience) {
         *it = c;
         ++report.clients_copied;
       }

@@ -4,8 +4,8 @@
 #pragma once
 
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +18,7 @@ namespace gatepass::keys {
 struct stored_key {
   key_record meta;
   std::optional<jose::jwk> key;  // private; absent for retired keys
-  std::string cert_der;  // self-signed X.509 for x5c
+  std::string cert_der;          // self-signed X.509 for x5c
 };
 
 /// A client of the token endpoint; the secret exists only as an argon2id hash.
@@ -32,9 +32,9 @@ struct client_record {
 
 /// What a transaction writes.
 struct store_change {
-  std::vector<key_record> records;  // the complete new metadata
-  std::vector<stored_key> added;    // new keys (their records are also in `records`)
-  std::vector<std::string> deleted; // kids whose key material is removed (prune)
+  std::vector<key_record> records;   // the complete new metadata
+  std::vector<stored_key> added;     // new keys (their records are also in `records`)
+  std::vector<std::string> deleted;  // kids whose key material is removed (prune)
 };
 
 class key_store {
@@ -50,8 +50,7 @@ class key_store {
   virtual std::error_code transact(const mutation& fn) = 0;
 
   virtual result<std::vector<client_record>> load_clients() = 0;
-  using client_mutation =
-      std::function<std::error_code(std::vector<client_record>&)>;
+  using client_mutation = std::function<std::error_code(std::vector<client_record>&)>;
   virtual std::error_code transact_clients(const client_mutation& fn) = 0;
 
   /// Where the store lives, without secrets (a URI's password is masked).
@@ -75,8 +74,8 @@ result<std::unique_ptr<key_store>> open_store(const std::string& uri, const stor
 
 /// What `keys migrate` copied.
 struct migration_report {
-  std::size_t keys_copied = 0;     // keys the destination did not hold
-  std::size_t keys_updated = 0;    // keys it held with other metadata (state, times)
+  std::size_t keys_copied = 0;   // keys the destination did not hold
+  std::size_t keys_updated = 0;  // keys it held with other metadata (state, times)
   std::size_t keys_unchanged = 0;
   std::size_t clients_copied = 0;  // clients added or replaced in the destination
 };
@@ -87,8 +86,10 @@ struct migration_report {
 /// key rings are never merged into one with two current keys.
 result<migration_report> migrate_store(key_store& from, key_store& to);
 
-result<std::unique_ptr<key_store>> open_file_store(const std::string& dir, const store_options& opt);
+result<std::unique_ptr<key_store>> open_file_store(const std::string& dir,
+                                                   const store_options& opt);
 /// Connects lazily: a database that is down fails the first operation, not the open.
-result<std::unique_ptr<key_store>> open_postgres_store(const std::string& uri, const store_options& opt);
+result<std::unique_ptr<key_store>> open_postgres_store(const std::string& uri,
+                                                       const store_options& opt);
 
 }  // namespace gatepass::keys

@@ -9,7 +9,6 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
-
 #include <charconv>
 #include <cstring>
 #include <iostream>
@@ -117,16 +116,18 @@ class pg_key_store final : public key_store {
       : uri_(std::move(uri)), conninfo_(uri_), opt_(std::move(opt)) {
     // a database that does not answer must not hang an issuer for minutes
     if (conninfo_.find("connect_timeout=") == std::string::npos)
-      conninfo_ += (conninfo_.find('?') == std::string::npos ? "?" : "&") + std::string("connect_timeout=3");
+      conninfo_ +=
+          (conninfo_.find('?') == std::string::npos ? "?" : "&") + std::string("connect_timeout=3");
   }
 
   result<std::vector<stored_key>> load() override {
     std::lock_guard lock(m_);
     if (auto ec = begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")) return ec;
-    auto rows = query("load keys",
-                      "SELECT kid, alg, state, created, activated, deactivated, retire_at, private_key,"
-                      " certificate FROM gatepass_keys ORDER BY position",
-                      {});
+    auto rows =
+        query("load keys",
+              "SELECT kid, alg, state, created, activated, deactivated, retire_at, private_key,"
+              " certificate FROM gatepass_keys ORDER BY position",
+              {});
     if (!rows) return rollback(rows.error());
     exec_simple("COMMIT");
     std::vector<stored_key> out;
@@ -155,12 +156,15 @@ class pg_key_store final : public key_store {
     std::lock_guard lock(m_);
     if (auto ec = begin("BEGIN")) return ec;
     // the keyring row lock serializes every mutation across all processes
-    if (auto r = query("lock keyring", "SELECT version FROM gatepass_keyring WHERE id = 1 FOR UPDATE", {}); !r)
+    if (auto r = query("lock keyring",
+                       "SELECT version FROM gatepass_keyring WHERE id = 1 FOR UPDATE", {});
+        !r)
       return rollback(r.error());
-    auto rows = query("read keys",
-                      "SELECT kid, alg, state, created, activated, deactivated, retire_at, private_key,"
-                      " certificate FROM gatepass_keys ORDER BY position",
-                      {});
+    auto rows =
+        query("read keys",
+              "SELECT kid, alg, state, created, activated, deactivated, retire_at, private_key,"
+              " certificate FROM gatepass_keys ORDER BY position",
+              {});
     if (!rows) return rollback(rows.error());
     std::vector<key_record> records;
     std::set<std::string> existing;
@@ -206,11 +210,12 @@ class pg_key_store final : public key_store {
       }
       // a retired key's record may arrive without its material (keys migrate)
       if (r.state != key_state::retired) return rollback(errc::store_corrupt);
-      auto q = query("insert retired key",
-                     "INSERT INTO gatepass_keys (kid, position, alg, state, created, activated,"
-                     " deactivated, retire_at) VALUES ($1, $2, $3, 'retired', $4, $5, $6, $7)",
-                     {r.kid, std::to_string(i), r.alg, std::to_string(r.created), std::to_string(r.activated),
-                      std::to_string(r.deactivated), std::to_string(r.retire_at)});
+      auto q = query(
+          "insert retired key",
+          "INSERT INTO gatepass_keys (kid, position, alg, state, created, activated,"
+          " deactivated, retire_at) VALUES ($1, $2, $3, 'retired', $4, $5, $6, $7)",
+          {r.kid, std::to_string(i), r.alg, std::to_string(r.created), std::to_string(r.activated),
+           std::to_string(r.deactivated), std::to_string(r.retire_at)});
       if (!q) return rollback(q.error());
     }
     for (const auto& a : change->added) {
@@ -225,14 +230,15 @@ class pg_key_store final : public key_store {
       if (position < 0) return rollback(errc::store_corrupt);
       auto pem = private_pem(*a.key, opt_.passphrase);
       if (!pem) return rollback(pem.error());
-      auto q = query("insert key",
-                     "INSERT INTO gatepass_keys (kid, position, alg, state, created, activated,"
-                     " deactivated, retire_at, private_key, certificate)"
-                     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                     {meta.kid, std::to_string(position), meta.alg, std::string(to_string(meta.state)),
-                      std::to_string(meta.created), std::to_string(meta.activated),
-                      std::to_string(meta.deactivated), std::to_string(meta.retire_at), *pem,
-                      a.cert_der.empty() ? std::string() : der_to_pem_cert(a.cert_der)});
+      auto q =
+          query("insert key",
+                "INSERT INTO gatepass_keys (kid, position, alg, state, created, activated,"
+                " deactivated, retire_at, private_key, certificate)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                {meta.kid, std::to_string(position), meta.alg, std::string(to_string(meta.state)),
+                 std::to_string(meta.created), std::to_string(meta.activated),
+                 std::to_string(meta.deactivated), std::to_string(meta.retire_at), *pem,
+                 a.cert_der.empty() ? std::string() : der_to_pem_cert(a.cert_der)});
       if (!q) return rollback(q.error());
     }
     for (std::size_t i = 0; i < change->records.size(); ++i) {
@@ -241,8 +247,9 @@ class pg_key_store final : public key_store {
       if (!existing.count(r.kid)) return rollback(errc::store_corrupt);
       if (auto ec = update(r, static_cast<int>(i))) return rollback(ec);
     }
-    auto bump = query("bump version",
-                      "UPDATE gatepass_keyring SET version = version + 1 WHERE id = 1 RETURNING version", {});
+    auto bump = query(
+        "bump version",
+        "UPDATE gatepass_keyring SET version = version + 1 WHERE id = 1 RETURNING version", {});
     if (!bump) return rollback(bump.error());
     if (auto n = query("notify", "SELECT pg_notify($1, $2)",
                        {notify_channel, std::string(PQgetvalue(bump->get(), 0, 0))});
@@ -256,7 +263,8 @@ class pg_key_store final : public key_store {
     std::lock_guard lock(m_);
     if (auto ec = connect()) return ec;
     const char* sql =
-        "SELECT id, secret_hash, scopes::text, audience::text, created FROM gatepass_clients ORDER BY created, id";
+        "SELECT id, secret_hash, scopes::text, audience::text, created FROM gatepass_clients ORDER "
+        "BY created, id";
     auto rows = query("load clients", sql, {});
     if (!rows && lost_connection()) {
       if (auto ec = connect()) return ec;
@@ -270,14 +278,16 @@ class pg_key_store final : public key_store {
     std::lock_guard lock(m_);
     if (auto ec = begin("BEGIN")) return ec;
     if (auto r = query("lock clients", clients_lock, {}); !r) return rollback(r.error());
-    auto rows = query("read clients",
-                      "SELECT id, secret_hash, scopes::text, audience::text, created FROM gatepass_clients"
-                      " ORDER BY created, id",
-                      {});
+    auto rows =
+        query("read clients",
+              "SELECT id, secret_hash, scopes::text, audience::text, created FROM gatepass_clients"
+              " ORDER BY created, id",
+              {});
     if (!rows) return rollback(rows.error());
     auto clients = clients_of(rows->get());
     if (auto ec = fn(clients)) return rollback(ec);
-    if (auto r = query("replace clients", "DELETE FROM gatepass_clients", {}); !r) return rollback(r.error());
+    if (auto r = query("replace clients", "DELETE FROM gatepass_clients", {}); !r)
+      return rollback(r.error());
     for (const auto& c : clients) {
       auto r = query("insert client",
                      "INSERT INTO gatepass_clients (id, secret_hash, scopes, audience, created)"
@@ -300,7 +310,8 @@ class pg_key_store final : public key_store {
       listen_.reset();
       return -1;
     }
-    PQsetNoticeProcessor(listen_.get(), [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        listen_.get(), [](void*, const char*) {}, nullptr);
     pg_result r(PQexec(listen_.get(), (std::string("LISTEN ") + notify_channel).c_str()));
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
       listen_.reset();
@@ -337,7 +348,8 @@ class pg_key_store final : public key_store {
   }
 
   void succeeded() {
-    if (!last_error_.empty()) std::cerr << "gatepass: PostgreSQL " << describe() << ": reachable again\n";
+    if (!last_error_.empty())
+      std::cerr << "gatepass: PostgreSQL " << describe() << ": reachable again\n";
     last_error_.clear();
   }
 
@@ -351,7 +363,8 @@ class pg_key_store final : public key_store {
       conn_.reset();
       return ec;
     }
-    PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn_.get(), [](void*, const char*) {}, nullptr);
     if (!migrated_) {
       if (auto ec = migrate()) {
         conn_.reset();
@@ -363,7 +376,8 @@ class pg_key_store final : public key_store {
     return {};
   }
 
-  // Creates or upgrades the schema under an advisory lock, so issuers starting together migrate once.
+  // Creates or upgrades the schema under an advisory lock, so issuers starting together migrate
+  // once.
   std::error_code migrate() {
     if (auto ec = exec_simple("BEGIN")) return ec;
     if (auto ec = exec_simple(migration_lock)) return rollback(ec);
@@ -371,23 +385,27 @@ class pg_key_store final : public key_store {
             "CREATE TABLE IF NOT EXISTS gatepass_migrations (version integer PRIMARY KEY,"
             " description text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"))
       return rollback(ec);
-    auto cur = query("read schema version", "SELECT coalesce(max(version), 0) FROM gatepass_migrations", {});
+    auto cur = query("read schema version",
+                     "SELECT coalesce(max(version), 0) FROM gatepass_migrations", {});
     if (!cur) return rollback(cur.error());
     const auto have = to_int64(PQgetvalue(cur->get(), 0, 0));
     const auto known = static_cast<std::int64_t>(std::size(migrations));
     if (have > known) {
-      fail("schema", ("the database schema is at version " + std::to_string(have) +
-                      ", newer than this gatepass knows (" + std::to_string(known) + "): upgrade gatepass")
-                         .c_str());
+      fail("schema",
+           ("the database schema is at version " + std::to_string(have) +
+            ", newer than this gatepass knows (" + std::to_string(known) + "): upgrade gatepass")
+               .c_str());
       return rollback(errc::database);
     }
     for (const auto& m : migrations) {
       if (m.version <= have) continue;
       if (auto ec = exec_simple(m.sql)) return rollback(ec);
-      auto r = query("record migration", "INSERT INTO gatepass_migrations (version, description) VALUES ($1, $2)",
+      auto r = query("record migration",
+                     "INSERT INTO gatepass_migrations (version, description) VALUES ($1, $2)",
                      {std::to_string(m.version), m.description});
       if (!r) return rollback(r.error());
-      std::cerr << "gatepass: PostgreSQL schema migrated to version " << m.version << " (" << m.description << ")\n";
+      std::cerr << "gatepass: PostgreSQL schema migrated to version " << m.version << " ("
+                << m.description << ")\n";
     }
     return exec_simple("COMMIT");
   }
@@ -412,18 +430,21 @@ class pg_key_store final : public key_store {
   std::error_code exec_simple(const char* sql) {
     pg_result r(PQexec(conn_.get(), sql));
     const auto st = PQresultStatus(r.get());
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return fail(sql, PQerrorMessage(conn_.get()));
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+      return fail(sql, PQerrorMessage(conn_.get()));
     return {};
   }
 
-  result<pg_result> query(const char* what, const char* sql, const std::vector<std::string>& params) {
+  result<pg_result> query(const char* what, const char* sql,
+                          const std::vector<std::string>& params) {
     std::vector<const char*> values;
     values.reserve(params.size());
     for (const auto& p : params) values.push_back(p.c_str());
-    pg_result r(PQexecParams(conn_.get(), sql, static_cast<int>(values.size()), nullptr, values.data(),
-                             nullptr, nullptr, 0));
+    pg_result r(PQexecParams(conn_.get(), sql, static_cast<int>(values.size()), nullptr,
+                             values.data(), nullptr, nullptr, 0));
     const auto st = PQresultStatus(r.get());
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return fail(what, PQerrorMessage(conn_.get()));
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+      return fail(what, PQerrorMessage(conn_.get()));
     return r;
   }
 
@@ -447,9 +468,11 @@ class pg_key_store final : public key_store {
       fail("read keys", ("no private key stored for kid " + m.kid).c_str());
       return errc::store_corrupt;
     }
-    auto key = read_private_pem(PQgetvalue(rows, i, 7), opt_.passphrase, jose::alg_from_string(m.alg), m.kid);
+    auto key = read_private_pem(PQgetvalue(rows, i, 7), opt_.passphrase,
+                                jose::alg_from_string(m.alg), m.kid);
     if (!key) {
-      std::cerr << "gatepass: " << describe() << ": cannot read private key for kid " << m.kid << "\n";
+      std::cerr << "gatepass: " << describe() << ": cannot read private key for kid " << m.kid
+                << "\n";
       return errc::wrong_passphrase;
     }
     sk.key = std::move(*key);
@@ -485,7 +508,8 @@ class pg_key_store final : public key_store {
 
 }  // namespace
 
-result<std::unique_ptr<key_store>> open_postgres_store(const std::string& uri, const store_options& opt) {
+result<std::unique_ptr<key_store>> open_postgres_store(const std::string& uri,
+                                                       const store_options& opt) {
   const auto scheme = uri.find("://");
   if (scheme == std::string::npos || scheme + 3 >= uri.size()) return errc::store_uri_invalid;
   return std::unique_ptr<key_store>(std::make_unique<pg_key_store>(uri, opt));

@@ -6,10 +6,14 @@ namespace gatepass::keys {
 
 std::string_view to_string(key_state s) noexcept {
   switch (s) {
-    case key_state::next: return "next";
-    case key_state::current: return "current";
-    case key_state::previous: return "previous";
-    case key_state::retired: return "retired";
+    case key_state::next:
+      return "next";
+    case key_state::current:
+      return "current";
+    case key_state::previous:
+      return "previous";
+    case key_state::retired:
+      return "retired";
   }
   return "";
 }
@@ -20,7 +24,9 @@ std::optional<key_state> key_state_from_string(std::string_view s) noexcept {
   return std::nullopt;
 }
 
-bool is_published(key_state s) noexcept { return s != key_state::retired; }
+bool is_published(key_state s) noexcept {
+  return s != key_state::retired;
+}
 
 namespace {
 
@@ -153,7 +159,8 @@ std::int64_t jwks_max_age(const std::vector<key_record>& keys, std::int64_t now,
       next_change = std::min(next_change, k.activated + s.rotate_every - s.publish_ahead);
   // Never longer than publish_ahead either: a manual rotation can add a key at any moment,
   // and every honouring cache must hold it before it signs.
-  const std::int64_t cap = std::max<std::int64_t>(60, std::min<std::int64_t>(86400, s.publish_ahead));
+  const std::int64_t cap =
+      std::max<std::int64_t>(60, std::min<std::int64_t>(86400, s.publish_ahead));
   return std::clamp<std::int64_t>(next_change - now, 60, cap);
 }
 

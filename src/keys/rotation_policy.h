@@ -42,8 +42,8 @@ struct rotation_settings {
 
 /// What the store must do to bring the key ring up to date at `now`.
 struct rotation_plan {
-  bool generate_next = false;  // create a new key (created = now): as current when the plan's
-                               // keys hold no current key, else as next
+  bool generate_next = false;    // create a new key (created = now): as current when the plan's
+                                 // keys hold no current key, else as next
   std::vector<key_record> keys;  // the updated records (promotions, retirements applied)
   bool changed = false;          // keys differ from the input
 };
@@ -60,9 +60,9 @@ rotation_plan rotation_policy(std::vector<key_record> keys, std::int64_t now,
 enum class manual_rotation { created_next, promoted, waiting, forced };
 struct manual_plan {
   manual_rotation action;
-  bool generate = false;        // generate a key first (its record is appended by the caller)
+  bool generate = false;  // generate a key first (its record is appended by the caller)
   std::vector<key_record> keys;
-  std::int64_t ready_at = 0;    // for waiting: when the next key may become current
+  std::int64_t ready_at = 0;  // for waiting: when the next key may become current
 };
 manual_plan rotate_now(std::vector<key_record> keys, std::int64_t now, const rotation_settings& s,
                        bool force);

@@ -1,5 +1,6 @@
 #include "net/http_client.h"
 
+#include <algorithm>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -11,8 +12,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/url/parse.hpp>
-
-#include <algorithm>
 #include <cctype>
 #include <limits>
 #include <optional>
@@ -36,14 +35,15 @@ constexpr std::uint32_t header_limit = 16 * 1024;
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
 // What a fetch needs from its URL, checked before any network activity.
 struct fetch_target {
   bool tls = false;
-  std::string host;       // for the resolver and certificate checks: no brackets, decoded
+  std::string host;  // for the resolver and certificate checks: no brackets, decoded
   bool host_is_ip = false;
   bool loopback_only = false;  // plain http: connect only to loopback addresses
   std::string port;
@@ -61,7 +61,8 @@ result<fetch_target> parse_target(std::string_view url) {
     return errc::fetch_failed;
   // Credentials in a key URL would be sent in clear text to logs; a percent-encoded host has
   // no business in a configured URL.
-  if (u->has_userinfo() || u->encoded_host().find('%') != urls::pct_string_view::npos) return errc::fetch_failed;
+  if (u->has_userinfo() || u->encoded_host().find('%') != urls::pct_string_view::npos)
+    return errc::fetch_failed;
   bool loopback = false;
   switch (u->host_type()) {
     case urls::host_type::ipv4:
@@ -94,7 +95,9 @@ result<fetch_target> parse_target(std::string_view url) {
   return t;
 }
 
-std::error_code to_std(const beast::error_code& ec) { return ec; }
+std::error_code to_std(const beast::error_code& ec) {
+  return ec;
+}
 
 using callback = std::function<void(result<fetch_response>)>;
 using tls_stream = beast::ssl_stream<beast::tcp_stream>;
@@ -105,8 +108,8 @@ using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 template <class Stream>
 class fetch_op : public std::enable_shared_from_this<fetch_op<Stream>> {
  public:
-  fetch_op(asio::strand<asio::io_context::executor_type> ex, fetch_target t, const fetch_options& opt,
-           std::shared_ptr<ssl::context> tls_ctx, callback done)
+  fetch_op(asio::strand<asio::io_context::executor_type> ex, fetch_target t,
+           const fetch_options& opt, std::shared_ptr<ssl::context> tls_ctx, callback done)
       : target_(std::move(t)),
         max_body_(opt.max_body),
         deadline_(std::chrono::steady_clock::now() + opt.timeout),
@@ -144,7 +147,8 @@ class fetch_op : public std::enable_shared_from_this<fetch_op<Stream>> {
     if (ec) return fail(ec);
     std::vector<tcp::endpoint> endpoints;
     for (const auto& r : results)
-      if (!target_.loopback_only || r.endpoint().address().is_loopback()) endpoints.push_back(r.endpoint());
+      if (!target_.loopback_only || r.endpoint().address().is_loopback())
+        endpoints.push_back(r.endpoint());
     // "localhost" that resolves elsewhere is not loopback: plain http stays on this machine.
     if (endpoints.empty()) return finish(errc::fetch_insecure);
     tcp().expires_at(deadline_);
@@ -157,7 +161,8 @@ class fetch_op : public std::enable_shared_from_this<fetch_op<Stream>> {
       stream_->set_verify_mode(ssl::verify_peer);
       stream_->set_verify_callback(ssl::host_name_verification(target_.host));
       // SNI carries names only (RFC 6066 §3).
-      if (!target_.host_is_ip && !SSL_set_tlsext_host_name(stream_->native_handle(), target_.host.c_str()))
+      if (!target_.host_is_ip &&
+          !SSL_set_tlsext_host_name(stream_->native_handle(), target_.host.c_str()))
         return finish(errc::fetch_failed);
       tcp().expires_at(deadline_);
       stream_->async_handshake(ssl::stream_base::client,
@@ -199,7 +204,8 @@ class fetch_op : public std::enable_shared_from_this<fetch_op<Stream>> {
     if (status >= 300 && status < 400) return finish(errc::fetch_redirect);  // never followed
     if (status != 200) return finish(errc::fetch_failed);
     tcp().expires_at(deadline_);
-    http::async_read(*stream_, buffer_, parser_, beast::bind_front_handler(&fetch_op::on_read, self()));
+    http::async_read(*stream_, buffer_, parser_,
+                     beast::bind_front_handler(&fetch_op::on_read, self()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -261,15 +267,16 @@ void async_fetch(asio::io_context& ioc, const std::string& url, const fetch_opti
   }
   auto ex = asio::make_strand(ioc);
   if (!target->tls) {
-    std::make_shared<fetch_op<beast::tcp_stream>>(ex, std::move(*target), opt, nullptr, std::move(done))
+    std::make_shared<fetch_op<beast::tcp_stream>>(ex, std::move(*target), opt, nullptr,
+                                                  std::move(done))
         ->start();
     return;
   }
   // A context per fetch: fetches are rare (minutes apart) and the CA file may change.
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
   beast::error_code ec;
-  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1,
                    ec);
   if (!ec) {
     if (opt.ca_file.empty())
@@ -282,7 +289,9 @@ void async_fetch(asio::io_context& ioc, const std::string& url, const fetch_opti
     asio::post(ioc, [done = std::move(done), e = to_std(ec)] { done(e); });
     return;
   }
-  std::make_shared<fetch_op<tls_stream>>(ex, std::move(*target), opt, std::move(ctx), std::move(done))->start();
+  std::make_shared<fetch_op<tls_stream>>(ex, std::move(*target), opt, std::move(ctx),
+                                         std::move(done))
+      ->start();
 }
 
 std::optional<std::chrono::seconds> cache_max_age(std::string_view cc) {
@@ -312,7 +321,8 @@ std::optional<std::chrono::seconds> cache_max_age(std::string_view cc) {
     cc = comma == std::string_view::npos ? std::string_view{} : cc.substr(comma + 1);
     const auto eq = item.find('=');
     const std::string_view name = trim(item.substr(0, eq));
-    const std::string_view value = eq == std::string_view::npos ? std::string_view{} : trim(item.substr(eq + 1));
+    const std::string_view value =
+        eq == std::string_view::npos ? std::string_view{} : trim(item.substr(eq + 1));
     if (iequals(name, "no-store") || iequals(name, "no-cache")) {
       no_cache = true;
     } else if (iequals(name, "max-age") && !max_age) {  // the first occurrence wins (§4.2.1)

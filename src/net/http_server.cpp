@@ -1,11 +1,10 @@
 #include "net/http_server.h"
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <atomic>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_set>
@@ -22,7 +21,8 @@ std::pair<std::string, unsigned short> split_host_port(const std::string& listen
   if (colon == std::string::npos || colon + 1 >= listen.size())
     throw std::runtime_error("listen address " + listen + ": expected HOST:PORT");
   std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   if (host.empty()) host = "0.0.0.0";
   int port = -1;
   try {
@@ -63,7 +63,8 @@ class session : public std::enable_shared_from_this<session> {
   ~session() { server_->remove(this); }
 
   void start() {
-    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::read, shared_from_this()));
+    asio::dispatch(stream_.get_executor(),
+                   beast::bind_front_handler(&session::read, shared_from_this()));
   }
 
   // Called from stop(): idle connections close now, busy ones after their response.
@@ -101,7 +102,8 @@ class session : public std::enable_shared_from_this<session> {
     if (ec == http::error::header_limit) return reply_error(431, "Request Header Fields Too Large");
     if (ec == http::error::body_limit) return reply_error(413, "Payload Too Large");
     if (ec == http::error::end_of_stream || ec == asio::error::operation_aborted ||
-        ec == beast::error::timeout || ec == asio::error::eof || ec == asio::error::connection_reset)
+        ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == asio::error::connection_reset)
       return close();
     if (ec.category() == beast::error_code(http::error::bad_target).category())
       return reply_error(400, "Bad Request");  // any other parse error
@@ -119,7 +121,8 @@ class session : public std::enable_shared_from_this<session> {
     http_request req;
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
-    for (const auto& f : msg) req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
+    for (const auto& f : msg)
+      req.headers.emplace_back(std::string(f.name_string()), std::string(f.value()));
     req.body = std::move(msg.body());
     beast::error_code ignore;
     auto ep = stream_.socket().remote_endpoint(ignore);
@@ -147,11 +150,12 @@ class session : public std::enable_shared_from_this<session> {
     res->prepare_payload();
     if (head) res->content_length(body_size);
     stream_.expires_after(server_->limits.read_timeout);
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
-                        if (ec || !keep_alive) return self->close();
-                        self->read();
-                      });
+    http::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res, keep_alive](beast::error_code ec, std::size_t) {
+          if (ec || !keep_alive) return self->close();
+          self->read();
+        });
   }
 
   void close() {
@@ -182,22 +186,22 @@ void http_server::impl::remove(session* s) {
 }
 
 void http_server::impl::accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [self = shared_from_this()](beast::error_code ec,
-                                                                          tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || self->stopping) return;
-    if (!ec) {
-      if (self->connections.load() >= self->limits.max_connections) {
-        beast::error_code ignore;
-        socket.close(ignore);  // over the cap: refuse rather than queue
-      } else {
-        ++self->connections;
-        auto s = std::make_shared<session>(std::move(socket), self);
-        self->add(s);
-        s->start();
-      }
-    }
-    self->accept();
-  });
+  acceptor.async_accept(asio::make_strand(ioc),
+                        [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                          if (ec == asio::error::operation_aborted || self->stopping) return;
+                          if (!ec) {
+                            if (self->connections.load() >= self->limits.max_connections) {
+                              beast::error_code ignore;
+                              socket.close(ignore);  // over the cap: refuse rather than queue
+                            } else {
+                              ++self->connections;
+                              auto s = std::make_shared<session>(std::move(socket), self);
+                              self->add(s);
+                              s->start();
+                            }
+                          }
+                          self->accept();
+                        });
 }
 
 http_server::http_server(asio::io_context& ioc, const std::string& listen, handler h,
@@ -216,7 +220,9 @@ http_server::http_server(asio::io_context& ioc, const std::string& listen, handl
   impl_->accept();
 }
 
-http_server::~http_server() { stop(); }
+http_server::~http_server() {
+  stop();
+}
 
 unsigned short http_server::port() const noexcept {
   beast::error_code ec;
@@ -229,7 +235,9 @@ std::string http_server::address() const {
   return ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
-std::size_t http_server::connections() const noexcept { return impl_->connections.load(); }
+std::size_t http_server::connections() const noexcept {
+  return impl_->connections.load();
+}
 
 void http_server::stop() {
   if (impl_->stopping.exchange(true)) return;

@@ -18,8 +18,8 @@ class io_context;
 namespace gatepass::net {
 
 struct server_limits {
-  std::size_t header_limit = 16 * 1024;  // larger → 431
-  std::size_t body_limit = 64 * 1024;    // larger → 413
+  std::size_t header_limit = 16 * 1024;   // larger → 431
+  std::size_t body_limit = 64 * 1024;     // larger → 413
   std::chrono::seconds read_timeout{10};  // a request must arrive whole within this
   std::chrono::seconds idle_timeout{60};  // keep-alive connections idle longer are closed
   std::size_t max_connections = 10000;

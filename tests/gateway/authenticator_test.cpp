@@ -29,7 +29,8 @@ struct keys_fixture {
     cfg.name = "jwt";
     cfg.issuer_url = "https://issuer.test";
     cfg.audience = {"api"};
-    cfg.claims_to_headers = {{"X-Tenant", "org.id"}, {"X-Roles", "roles"}, {"X-Url-Claim", "https://x.test/email"}};
+    cfg.claims_to_headers = {
+        {"X-Tenant", "org.id"}, {"X-Roles", "roles"}, {"X-Url-Claim", "https://x.test/email"}};
     opt.claims.issuer = cfg.issuer_url;
     opt.claims.audiences = cfg.audience;
   }
@@ -82,12 +83,19 @@ TEST(Authenticator, DecisionTable) {
       {"valid, no scopes needed", fx().token(c), route({}), 200, {}},
       {"scope missing", fx().token(c), route({"ADMIN"}), 403, errc::scope_insufficient},
       {"one of two (any)", fx().token(fx().claims("USER")), route({"ADMIN", "USER"}), 200, {}},
-      {"one of two (all)", fx().token(fx().claims("USER")), route({"ADMIN", "USER"}, true), 403, errc::scope_insufficient},
-      {"both (all)", fx().token(fx().claims("ADMIN USER")), route({"ADMIN", "USER"}, true), 200, {}},
-      {"expired without the scope is 401", fx().token(fx().claims("USER", now - 3600)), route({"ADMIN"}), 401, jose::errc::expired},
+      {"one of two (all)", fx().token(fx().claims("USER")), route({"ADMIN", "USER"}, true), 403,
+       errc::scope_insufficient},
+      {"both (all)",
+       fx().token(fx().claims("ADMIN USER")),
+       route({"ADMIN", "USER"}, true),
+       200,
+       {}},
+      {"expired without the scope is 401", fx().token(fx().claims("USER", now - 3600)),
+       route({"ADMIN"}), 401, jose::errc::expired},
       {"wrong issuer", fx().token(wrong_iss), route({}), 401, jose::errc::iss_mismatch},
       {"wrong audience", fx().token(wrong_aud), route({}), 401, jose::errc::aud_mismatch},
-      {"other key, same kid", fx().token(c, &fx().other), route({}), 401, jose::errc::signature_invalid},
+      {"other key, same kid", fx().token(c, &fx().other), route({}), 401,
+       jose::errc::signature_invalid},
       {"garbage", "not-a-token", route({}), 401, jose::errc::token_malformed},
   };
   for (const auto& r : rows) {
@@ -101,7 +109,8 @@ TEST(Authenticator, ExtractionRules) {
   authorizer_config hdr;
   hdr.issuer_url = "https://i";
   authenticator a(hdr, nullptr, 16, 16384);
-  auto ex = [&](std::vector<std::string_view> h, std::vector<std::string_view> q = {}, bool other = false) {
+  auto ex = [&](std::vector<std::string_view> h, std::vector<std::string_view> q = {},
+                bool other = false) {
     return a.extract(token_sources{std::move(h), std::move(q), other});
   };
   EXPECT_EQ(*ex({"Bearer abc.def.ghi"}), "abc.def.ghi");

@@ -3,18 +3,16 @@
 #include "net/http_client.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -151,8 +149,9 @@ TEST(HttpClient, SlowServerTimesOutWithinTheDeadline) {
 }
 
 TEST(HttpClient, PlainHttpToNonLoopbackIsRefusedWithoutConnecting) {
-  for (const char* url : {"http://10.255.255.1/", "http://example.com/jwks", "http://[2001:db8::1]/",
-                          "http://localhost.example.com/", "http://128.0.0.1/"}) {
+  for (const char* url :
+       {"http://10.255.255.1/", "http://example.com/jwks", "http://[2001:db8::1]/",
+        "http://localhost.example.com/", "http://128.0.0.1/"}) {
     auto o = fetch(url);
     ASSERT_EQ(o.calls, 1) << url;
     ASSERT_FALSE(o.r) << url;
@@ -215,8 +214,8 @@ std::pair<std::string, std::string> make_cert(const char* san) {
   X509_gmtime_adj(X509_getm_notBefore(x.get()), -60);
   X509_gmtime_adj(X509_getm_notAfter(x.get()), 3600);
   X509_NAME* name = X509_get_subject_name(x.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("gatepass test"), -1,
-                             -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("gatepass test"), -1, -1, 0);
   X509_set_issuer_name(x.get(), name);
   X509_set_pubkey(x.get(), key.get());
   X509V3_CTX ctx;
@@ -226,8 +225,9 @@ std::pair<std::string, std::string> make_cert(const char* san) {
   X509_add_ext(x.get(), ext, -1);
   X509_EXTENSION_free(ext);
   X509_sign(x.get(), key.get(), EVP_sha256());
-  return {pem_of([&](BIO* b) { PEM_write_bio_X509(b, x.get()); }),
-          pem_of([&](BIO* b) { PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr); })};
+  return {pem_of([&](BIO* b) { PEM_write_bio_X509(b, x.get()); }), pem_of([&](BIO* b) {
+            PEM_write_bio_PrivateKey(b, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+          })};
 }
 
 // Serves one HTTPS request (synchronously, on its own thread) with a 200 JSON body.
@@ -267,12 +267,14 @@ struct tls_server {
     thread.join();
   }
   std::string url(std::string_view host) const {
-    return "https://" + std::string(host) + ":" + std::to_string(acceptor.local_endpoint().port()) + "/jwks";
+    return "https://" + std::string(host) + ":" + std::to_string(acceptor.local_endpoint().port()) +
+           "/jwks";
   }
 };
 
 std::string write_temp(const std::string& name, const std::string& text) {
-  const auto path = std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()) + ".pem");
+  const auto path =
+      std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()) + ".pem");
   std::ofstream(path) << text;
   return path.string();
 }
@@ -294,7 +296,8 @@ TEST(HttpClient, HttpsWithAPrivateCaVerifiesCertificateAndHostName) {
     auto o = fetch(server.url("127.0.0.1"));
     ASSERT_EQ(o.calls, 1);
     ASSERT_FALSE(o.r);
-    EXPECT_NE(o.r.error().message().find("certificate verify failed"), std::string::npos) << o.r.error().message();
+    EXPECT_NE(o.r.error().message().find("certificate verify failed"), std::string::npos)
+        << o.r.error().message();
   }
   const auto other = make_cert("DNS:other.example");
   fetch_options other_opt;
@@ -304,7 +307,8 @@ TEST(HttpClient, HttpsWithAPrivateCaVerifiesCertificateAndHostName) {
     auto o = fetch(server.url("127.0.0.1"), other_opt);
     ASSERT_EQ(o.calls, 1);
     ASSERT_FALSE(o.r);
-    EXPECT_NE(o.r.error().message().find("certificate verify failed"), std::string::npos) << o.r.error().message();
+    EXPECT_NE(o.r.error().message().find("certificate verify failed"), std::string::npos)
+        << o.r.error().message();
   }
   std::filesystem::remove(opt.ca_file);
   std::filesystem::remove(other_opt.ca_file);
@@ -351,7 +355,8 @@ TEST(CacheMaxAge, Table) {
       {"max-age=10, max-age=20", s(10)},
       {"max-agent=10", std::nullopt},
   };
-  for (const auto& r : rows) EXPECT_EQ(cache_max_age(r.header), r.expected) << '"' << r.header << '"';
+  for (const auto& r : rows)
+    EXPECT_EQ(cache_max_age(r.header), r.expected) << '"' << r.header << '"';
 }
 
 }  // namespace

@@ -10,7 +10,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/serialize.hpp>
-
 #include <map>
 #include <thread>
 
@@ -32,7 +31,8 @@ constexpr const char* jwks_url = "https://keys.issuer.test/jwks.json";
 
 std::string jwks_of(std::initializer_list<const char*> kids) {
   json::array keys;
-  for (const char* kid : kids) keys.push_back(keys::generate_key(jose::alg::es256, 0, kid)->to_public_json());
+  for (const char* kid : kids)
+    keys.push_back(keys::generate_key(jose::alg::es256, 0, kid)->to_public_json());
   json::object doc;
   doc["keys"] = std::move(keys);
   return json::serialize(doc);
@@ -77,7 +77,8 @@ class fake_web {
         if (auto it = routes_.find(url); it != routes_.end()) r = it->second;
       }
       auto timer = std::make_shared<asio::steady_timer>(ioc_, delay_.load());
-      timer->async_wait([timer, r = std::move(r), cb = std::move(cb)](auto) mutable { cb(std::move(r)); });
+      timer->async_wait(
+          [timer, r = std::move(r), cb = std::move(cb)](auto) mutable { cb(std::move(r)); });
     };
   }
 
@@ -148,7 +149,8 @@ TEST(JwksCache, DiscoveryWithoutUsableJwksUriIsInvalid) {
       {discovery_doc(issuer, "ftp://keys.issuer.test/jwks"), errc::discovery_invalid},
       {discovery_doc(issuer, "http://keys.issuer.test/jwks"), errc::fetch_insecure},
       {"{\"issuer\":\"https://issuer.test\",\"jwks_uri\":7}", errc::discovery_invalid},
-      {"{\"issuer\":\"https://issuer.test\",\"issuer\":\"https://issuer.test\"}", errc::discovery_invalid},
+      {"{\"issuer\":\"https://issuer.test\",\"issuer\":\"https://issuer.test\"}",
+       errc::discovery_invalid},
       {"not json", errc::discovery_invalid},
   };
   for (const auto& r : rows) {
@@ -199,8 +201,12 @@ TEST(JwksCache, UnknownKidFloodCausesOneRefetchPerCooldown) {
   ASSERT_TRUE(wait_for([&] { return cache->ready(); }));
 
   auto flood = [&] {
-    std::thread t1([&] { for (int i = 0; i < 500; ++i) cache->on_unknown_kid(); });
-    std::thread t2([&] { for (int i = 0; i < 500; ++i) cache->on_unknown_kid(); });
+    std::thread t1([&] {
+      for (int i = 0; i < 500; ++i) cache->on_unknown_kid();
+    });
+    std::thread t2([&] {
+      for (int i = 0; i < 500; ++i) cache->on_unknown_kid();
+    });
     t1.join();
     t2.join();
   };
@@ -272,8 +278,13 @@ TEST(JwksCache, CacheControlSetsTheRefreshWithinBounds) {
     std::chrono::seconds expected;
   };
   const row rows[] = {
-      {"max-age=600", 600s}, {"max-age=5", 60s},   {"max-age=86400", 3600s}, {"", 60s},
-      {"no-store", 60s},     {"no-cache", 60s},    {"s-maxage=120, max-age=3000", 120s},
+      {"max-age=600", 600s},
+      {"max-age=5", 60s},
+      {"max-age=86400", 3600s},
+      {"", 60s},
+      {"no-store", 60s},
+      {"no-cache", 60s},
+      {"s-maxage=120, max-age=3000", 120s},
   };
   for (const auto& r : rows) {
     loop l;
@@ -307,7 +318,8 @@ TEST(JwksCache, RefreshesWhenTheLifetimeEnds) {
   EXPECT_NE(cache->keys(), first);  // swapped whole
   EXPECT_TRUE(cache->keys()->select(std::string_view("b")));
   EXPECT_FALSE(cache->keys()->select(std::string_view("a")));
-  EXPECT_TRUE(first->select(std::string_view("a")));  // an old snapshot stays intact for its holders
+  EXPECT_TRUE(
+      first->select(std::string_view("a")));  // an old snapshot stays intact for its holders
 
   cache->stop();  // no refresh after stop
   const auto fetched = web.count(jwks_url);

@@ -17,7 +17,9 @@ namespace {
 using params_t = std::vector<std::pair<std::string, std::string>>;
 constexpr std::size_t none = static_cast<std::size_t>(-1);
 
-std::size_t index_of(const std::optional<route_match>& m) { return m ? m->index : none; }
+std::size_t index_of(const std::optional<route_match>& m) {
+  return m ? m->index : none;
+}
 
 // ---------------------------------------------------------------------------------------------
 // match()
@@ -44,60 +46,64 @@ void run_table(const route_matcher& m, const std::vector<match_case>& cases) {
 TEST(RouteMatcher, AwsDocumentationExample) {
   // The example table of AWS's "Routing API requests" for HTTP APIs.
   const route_matcher m({
-      {"GET", "/pets/dog/1"},        // 0
-      {"GET", "/pets/dog/{id}"},     // 1
-      {"GET", "/pets/{proxy+}"},     // 2
-      {"ANY", "/{proxy+}"},          // 3
-      {"ANY", "$default"},           // 4
+      {"GET", "/pets/dog/1"},     // 0
+      {"GET", "/pets/dog/{id}"},  // 1
+      {"GET", "/pets/{proxy+}"},  // 2
+      {"ANY", "/{proxy+}"},       // 3
+      {"ANY", "$default"},        // 4
   });
   run_table(m, {
-      {"exact", "GET", "/pets/dog/1", 0, {}},
-      {"param", "GET", "/pets/dog/2", 1, {{"id", "2"}}},
-      {"greedy", "GET", "/pets/cat/1", 2, {{"proxy", "cat/1"}}},
-      {"method falls to ANY", "POST", "/pets/dog/1", 3, {{"proxy", "pets/dog/1"}}},
-      {"root: {proxy+} needs a segment", "GET", "/", 4, {}},
-  });
+                   {"exact", "GET", "/pets/dog/1", 0, {}},
+                   {"param", "GET", "/pets/dog/2", 1, {{"id", "2"}}},
+                   {"greedy", "GET", "/pets/cat/1", 2, {{"proxy", "cat/1"}}},
+                   {"method falls to ANY", "POST", "/pets/dog/1", 3, {{"proxy", "pets/dog/1"}}},
+                   {"root: {proxy+} needs a segment", "GET", "/", 4, {}},
+               });
 }
 
 TEST(RouteMatcher, Priority) {
   const route_matcher m({
-      {"GET", "/a/b/c"},              // 0
-      {"GET", "/a/{x}/c"},            // 1
-      {"GET", "/a/{x}/{y}"},          // 2
-      {"GET", "/{x}/b/{y}"},          // 3
-      {"GET", "/a/{proxy+}"},         // 4
-      {"GET", "/a/b/{rest+}"},        // 5
-      {"GET", "/{all+}"},             // 6
-      {"ANY", "/a/b/c"},              // 7
-      {"ANY", "/m/{id}"},             // 8
-      {"DELETE", "/m/{id}"},          // 9
-      {"ANY", "/n/lit"},              // 10
-      {"GET", "/n/{id}"},             // 11
+      {"GET", "/a/b/c"},                // 0
+      {"GET", "/a/{x}/c"},              // 1
+      {"GET", "/a/{x}/{y}"},            // 2
+      {"GET", "/{x}/b/{y}"},            // 3
+      {"GET", "/a/{proxy+}"},           // 4
+      {"GET", "/a/b/{rest+}"},          // 5
+      {"GET", "/{all+}"},               // 6
+      {"ANY", "/a/b/c"},                // 7
+      {"ANY", "/m/{id}"},               // 8
+      {"DELETE", "/m/{id}"},            // 9
+      {"ANY", "/n/lit"},                // 10
+      {"GET", "/n/{id}"},               // 11
       {"GET", "/{p}/{q}/{r}/{s}/{t}"},  // 12
-      {"GET", "/z/{proxy+}"},         // 13
+      {"GET", "/z/{proxy+}"},           // 13
   });
-  run_table(m, {
-      {"literal beats everything", "GET", "/a/b/c", 0, {}},
-      {"ANY for the same template", "PUT", "/a/b/c", 7, {}},
-      {"literal in 3rd beats param", "GET", "/a/x/c", 1, {{"x", "x"}}},
-      {"params", "GET", "/a/x/y", 2, {{"x", "x"}, {"y", "y"}}},
-      {"leftmost literal wins", "GET", "/a/b/y", 2, {{"x", "b"}, {"y", "y"}}},
-      {"param first segment", "GET", "/q/b/y", 3, {{"x", "q"}, {"y", "y"}}},
-      {"longer literal greedy", "GET", "/a/b/c/d", 5, {{"rest", "c/d"}}},
-      {"shorter greedy", "GET", "/a/x/c/d", 4, {{"proxy", "x/c/d"}}},
-      {"root greedy", "GET", "/q/r", 6, {{"all", "q/r"}}},
-      {"method beats ANY", "DELETE", "/m/7", 9, {{"id", "7"}}},
-      {"ANY otherwise", "PATCH", "/m/7", 8, {{"id", "7"}}},
-      {"path beats method", "GET", "/n/lit", 10, {}},
-      {"method route with param", "GET", "/n/other", 11, {{"id", "other"}}},
-      {"full match beats greedy (AWS tiers)", "GET", "/z/b/c/d/e", 12,
-       {{"p", "z"}, {"q", "b"}, {"r", "c"}, {"s", "d"}, {"t", "e"}}},
-      {"greedy when no full match", "GET", "/z/q/c", 13, {{"proxy", "q/c"}}},
-      {"full match beats greedy, 3 segments", "GET", "/z/b/c", 3, {{"x", "z"}, {"y", "c"}}},
-      {"no match for other method", "POST", "/q/r", none, {}},
-      {"method is case-sensitive", "get", "/a/x/y", none, {}},
-      {"ANY takes any spelling", "get", "/a/b/c", 7, {}},
-  });
+  run_table(
+      m, {
+             {"literal beats everything", "GET", "/a/b/c", 0, {}},
+             {"ANY for the same template", "PUT", "/a/b/c", 7, {}},
+             {"literal in 3rd beats param", "GET", "/a/x/c", 1, {{"x", "x"}}},
+             {"params", "GET", "/a/x/y", 2, {{"x", "x"}, {"y", "y"}}},
+             {"leftmost literal wins", "GET", "/a/b/y", 2, {{"x", "b"}, {"y", "y"}}},
+             {"param first segment", "GET", "/q/b/y", 3, {{"x", "q"}, {"y", "y"}}},
+             {"longer literal greedy", "GET", "/a/b/c/d", 5, {{"rest", "c/d"}}},
+             {"shorter greedy", "GET", "/a/x/c/d", 4, {{"proxy", "x/c/d"}}},
+             {"root greedy", "GET", "/q/r", 6, {{"all", "q/r"}}},
+             {"method beats ANY", "DELETE", "/m/7", 9, {{"id", "7"}}},
+             {"ANY otherwise", "PATCH", "/m/7", 8, {{"id", "7"}}},
+             {"path beats method", "GET", "/n/lit", 10, {}},
+             {"method route with param", "GET", "/n/other", 11, {{"id", "other"}}},
+             {"full match beats greedy (AWS tiers)",
+              "GET",
+              "/z/b/c/d/e",
+              12,
+              {{"p", "z"}, {"q", "b"}, {"r", "c"}, {"s", "d"}, {"t", "e"}}},
+             {"greedy when no full match", "GET", "/z/q/c", 13, {{"proxy", "q/c"}}},
+             {"full match beats greedy, 3 segments", "GET", "/z/b/c", 3, {{"x", "z"}, {"y", "c"}}},
+             {"no match for other method", "POST", "/q/r", none, {}},
+             {"method is case-sensitive", "get", "/a/x/y", none, {}},
+             {"ANY takes any spelling", "get", "/a/b/c", 7, {}},
+         });
 }
 
 TEST(RouteMatcher, GreedyNeedsOneSegment) {
@@ -106,54 +112,54 @@ TEST(RouteMatcher, GreedyNeedsOneSegment) {
       {"GET", "/{proxy+}"},       // 1
   });
   run_table(m, {
-      {"one segment", "GET", "/user/a", 0, {{"proxy", "a"}}},
-      {"many segments", "GET", "/user/a/b/c", 0, {{"proxy", "a/b/c"}}},
-      {"not the bare prefix", "GET", "/user", 1, {{"proxy", "user"}}},
-      {"not the prefix with slash", "GET", "/user/", 1, {{"proxy", "user/"}}},
-      {"root is not matched", "GET", "/", none, {}},
-      {"prefix must be a whole segment", "GET", "/users/a", 1, {{"proxy", "users/a"}}},
-      {"decoded value", "GET", "/user/a%20b/%3A", 0, {{"proxy", "a b/:"}}},
-  });
+                   {"one segment", "GET", "/user/a", 0, {{"proxy", "a"}}},
+                   {"many segments", "GET", "/user/a/b/c", 0, {{"proxy", "a/b/c"}}},
+                   {"not the bare prefix", "GET", "/user", 1, {{"proxy", "user"}}},
+                   {"not the prefix with slash", "GET", "/user/", 1, {{"proxy", "user/"}}},
+                   {"root is not matched", "GET", "/", none, {}},
+                   {"prefix must be a whole segment", "GET", "/users/a", 1, {{"proxy", "users/a"}}},
+                   {"decoded value", "GET", "/user/a%20b/%3A", 0, {{"proxy", "a b/:"}}},
+               });
 }
 
 TEST(RouteMatcher, TrailingSlash) {
   const route_matcher m({
-      {"GET", "/admin"},          // 0
-      {"GET", "/{proxy+}"},       // 1
-      {"GET", "/items/{id}"},     // 2
-      {"GET", "/files/{p+}"},     // 3
-      {"GET", "/"},               // 4
-      {"GET", "/dir/"},           // 5: template slash ignored too
+      {"GET", "/admin"},       // 0
+      {"GET", "/{proxy+}"},    // 1
+      {"GET", "/items/{id}"},  // 2
+      {"GET", "/files/{p+}"},  // 3
+      {"GET", "/"},            // 4
+      {"GET", "/dir/"},        // 5: template slash ignored too
   });
   run_table(m, {
-      {"exact", "GET", "/admin", 0, {}},
-      {"trailing slash ignored: no escape to a wider route", "GET", "/admin/", 0, {}},
-      {"param with trailing slash", "GET", "/items/7/", 2, {{"id", "7"}}},
-      {"greedy keeps the slash", "GET", "/files/a/b/", 3, {{"p", "a/b/"}}},
-      {"root", "GET", "/", 4, {}},
-      {"template /dir/ matches /dir", "GET", "/dir", 5, {}},
-      {"and /dir/", "GET", "/dir/", 5, {}},
-  });
+                   {"exact", "GET", "/admin", 0, {}},
+                   {"trailing slash ignored: no escape to a wider route", "GET", "/admin/", 0, {}},
+                   {"param with trailing slash", "GET", "/items/7/", 2, {{"id", "7"}}},
+                   {"greedy keeps the slash", "GET", "/files/a/b/", 3, {{"p", "a/b/"}}},
+                   {"root", "GET", "/", 4, {}},
+                   {"template /dir/ matches /dir", "GET", "/dir", 5, {}},
+                   {"and /dir/", "GET", "/dir/", 5, {}},
+               });
 }
 
 TEST(RouteMatcher, DefaultAndNoMatch) {
   const route_matcher with_default({{"GET", "/a"}, {"ANY", "$default"}, {"POST", "/b/{id}"}});
   run_table(with_default, {
-      {"route", "GET", "/a", 0, {}},
-      {"default for other method", "DELETE", "/a", 1, {}},
-      {"default for other path", "GET", "/zzz", 1, {}},
-      {"route after default in config", "POST", "/b/1", 2, {{"id", "1"}}},
-      {"default for root", "GET", "/", 1, {}},
-  });
+                              {"route", "GET", "/a", 0, {}},
+                              {"default for other method", "DELETE", "/a", 1, {}},
+                              {"default for other path", "GET", "/zzz", 1, {}},
+                              {"route after default in config", "POST", "/b/1", 2, {{"id", "1"}}},
+                              {"default for root", "GET", "/", 1, {}},
+                          });
   const route_matcher without({{"GET", "/a"}, {"POST", "/b/{id}"}});
   run_table(without, {
-      {"no match", "GET", "/zzz", none, {}},
-      {"no match method", "PUT", "/a", none, {}},
-      {"param needs its segment", "POST", "/b", none, {}},
-      {"param takes one segment", "POST", "/b/1/2", none, {}},
-      {"relative path", "GET", "a", none, {}},
-      {"empty path", "GET", "", none, {}},
-  });
+                         {"no match", "GET", "/zzz", none, {}},
+                         {"no match method", "PUT", "/a", none, {}},
+                         {"param needs its segment", "POST", "/b", none, {}},
+                         {"param takes one segment", "POST", "/b/1/2", none, {}},
+                         {"relative path", "GET", "a", none, {}},
+                         {"empty path", "GET", "", none, {}},
+                     });
   const route_matcher empty({});
   EXPECT_FALSE(empty.match("GET", "/"));
 }
@@ -167,24 +173,24 @@ TEST(RouteMatcher, LiteralsCompareInNormalizedForm) {
 
 TEST(RouteMatcher, RejectsBadTemplates) {
   const std::vector<std::vector<route_spec>> bad = {
-      {{"GET", "/a/{proxy+}/b"}},           // greedy not last
-      {{"GET", "/a/{}"}},                   // empty name
-      {{"GET", "/a/{+}"}},                  // empty greedy name
-      {{"GET", "/a/{x"}},                   // unterminated
-      {{"GET", "/a/x{y}"}},                 // partial variable
-      {{"GET", "/a/{x}/{x}"}},              // duplicate name
-      {{"GET", "/a/{x y}"}},                // bad name
-      {{"GET", "a/b"}},                     // relative
-      {{"GET", ""}},                        // empty
-      {{"GET", "/a//b"}},                   // empty segment
-      {{"GET", "/a/../b"}},                 // dot segment
-      {{"GET", "/a/%2F"}},                  // encoded slash
-      {{"GET", "/a/%zz"}},                  // bad escape
-      {{"", "/a"}},                         // empty method
-      {{"G T", "/a"}},                      // bad method
-      {{"GET", "/a"}, {"GET", "/a"}},       // duplicate
-      {{"GET", "/a"}, {"get", "/a/"}},      // duplicate after canonicalization
-      {{"ANY", "/a/{id}"}, {"ANY", "/a/{name}"}},  // ambiguous
+      {{"GET", "/a/{proxy+}/b"}},                    // greedy not last
+      {{"GET", "/a/{}"}},                            // empty name
+      {{"GET", "/a/{+}"}},                           // empty greedy name
+      {{"GET", "/a/{x"}},                            // unterminated
+      {{"GET", "/a/x{y}"}},                          // partial variable
+      {{"GET", "/a/{x}/{x}"}},                       // duplicate name
+      {{"GET", "/a/{x y}"}},                         // bad name
+      {{"GET", "a/b"}},                              // relative
+      {{"GET", ""}},                                 // empty
+      {{"GET", "/a//b"}},                            // empty segment
+      {{"GET", "/a/../b"}},                          // dot segment
+      {{"GET", "/a/%2F"}},                           // encoded slash
+      {{"GET", "/a/%zz"}},                           // bad escape
+      {{"", "/a"}},                                  // empty method
+      {{"G T", "/a"}},                               // bad method
+      {{"GET", "/a"}, {"GET", "/a"}},                // duplicate
+      {{"GET", "/a"}, {"get", "/a/"}},               // duplicate after canonicalization
+      {{"ANY", "/a/{id}"}, {"ANY", "/a/{name}"}},    // ambiguous
       {{"GET", "/a/{p+}"}, {"GET", "/a/{proxy+}"}},  // ambiguous
       {{"ANY", "$default"}, {"GET", "$default"}},    // two defaults
   };
@@ -294,7 +300,8 @@ struct piece {
   const char* decoded;  // nullptr: rejected
 };
 
-// Reference normalization: dot-segment removal over already-decoded pieces, duplicate slashes merged.
+// Reference normalization: dot-segment removal over already-decoded pieces, duplicate slashes
+// merged.
 std::optional<std::string> reference_normalize(const std::vector<const piece*>& pieces) {
   std::vector<std::string> stack;
   bool trailing = false;
@@ -330,8 +337,12 @@ std::size_t reference_route(std::string_view method, const std::string& path) {
   }
   const bool get = method == "GET";
   if (get && segs.size() == 2 && segs[0] == "items") return 3;
-  if (get && segs.size() > 3 && segs[0] == "myfunction" && segs[1] == "protected" && segs[2] == "user") return 0;
-  if (get && segs.size() > 3 && segs[0] == "myfunction" && segs[1] == "protected" && segs[2] == "admin") return 1;
+  if (get && segs.size() > 3 && segs[0] == "myfunction" && segs[1] == "protected" &&
+      segs[2] == "user")
+    return 0;
+  if (get && segs.size() > 3 && segs[0] == "myfunction" && segs[1] == "protected" &&
+      segs[2] == "admin")
+    return 1;
   if (segs.size() > 1 && segs[0] == "public") return 2;
   return none;
 }
@@ -344,12 +355,29 @@ TEST(RouteMatcherProperty, PathTricksNeverChangeTheRoute) {
       {"GET", "/items/{id}"},                           // 3
   });
   static const piece pieces[] = {
-      {"myfunction", "myfunction"}, {"protected", "protected"}, {"user", "user"}, {"admin", "admin"},
-      {"public", "public"},         {"items", "items"},         {"x", "x"},       {"..", ".."},
-      {".", "."},                   {"%2e%2e", ".."},           {"%2E%2e", ".."}, {".%2E", ".."},
-      {"%2e", "."},                 {"", ""},                   {"%61dmin", "admin"},
-      {"us%65r", "user"},           {"%7e", "~"},               {"%3a", "%3A"},   {"...", "..."},
-      {"%2F", nullptr},             {"%5c", nullptr},           {"%00", nullptr}, {"a\\b", nullptr},
+      {"myfunction", "myfunction"},
+      {"protected", "protected"},
+      {"user", "user"},
+      {"admin", "admin"},
+      {"public", "public"},
+      {"items", "items"},
+      {"x", "x"},
+      {"..", ".."},
+      {".", "."},
+      {"%2e%2e", ".."},
+      {"%2E%2e", ".."},
+      {".%2E", ".."},
+      {"%2e", "."},
+      {"", ""},
+      {"%61dmin", "admin"},
+      {"us%65r", "user"},
+      {"%7e", "~"},
+      {"%3a", "%3A"},
+      {"...", "..."},
+      {"%2F", nullptr},
+      {"%5c", nullptr},
+      {"%00", nullptr},
+      {"a\\b", nullptr},
   };
   constexpr std::size_t n_pieces = std::size(pieces);
   std::mt19937 rng(20240611);
@@ -410,9 +438,10 @@ TEST(RouteMatcherProperty, DotDotNeverReachesTheUserRoute) {
       {"GET", "/myfunction/protected/user/{proxy+}"},   // 0
       {"GET", "/myfunction/protected/admin/{proxy+}"},  // 1
   });
-  for (const char* raw : {"/myfunction/protected/user/../admin/x", "/myfunction/protected/user/%2e%2e/admin/x",
-                          "/myfunction/protected/user/%2E%2E/admin/x", "/myfunction/protected/user/./../admin/x",
-                          "//myfunction//protected//user//..//admin//x"}) {
+  for (const char* raw :
+       {"/myfunction/protected/user/../admin/x", "/myfunction/protected/user/%2e%2e/admin/x",
+        "/myfunction/protected/user/%2E%2E/admin/x", "/myfunction/protected/user/./../admin/x",
+        "//myfunction//protected//user//..//admin//x"}) {
     SCOPED_TRACE(raw);
     const auto p = normalize_path(raw);
     ASSERT_TRUE(p);
@@ -422,8 +451,9 @@ TEST(RouteMatcherProperty, DotDotNeverReachesTheUserRoute) {
     EXPECT_EQ(r->index, 1U);
     EXPECT_EQ(r->params, (params_t{{"proxy", "x"}}));
   }
-  for (const char* raw : {"/myfunction/protected/user/%2Fadmin/x", "/myfunction/protected/user/%5c..%5cadmin/x",
-                          "/myfunction/protected/user\\..\\admin/x"}) {
+  for (const char* raw :
+       {"/myfunction/protected/user/%2Fadmin/x", "/myfunction/protected/user/%5c..%5cadmin/x",
+        "/myfunction/protected/user\\..\\admin/x"}) {
     const auto p = normalize_path(raw);
     ASSERT_FALSE(p) << raw;
     EXPECT_EQ(p.error(), std::error_code(errc::path_encoded_slash));

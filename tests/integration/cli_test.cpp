@@ -29,7 +29,8 @@ ring_check check_ring(const gatepass_home& home) {
   c.rows = parse_key_list(r.out);
   int current = 0;
   for (const auto& row : c.rows) current += row.state == "current";
-  if (current != 1) c.problem = "expected exactly one current key, got " + std::to_string(current) + ":\n" + r.out;
+  if (current != 1)
+    c.problem = "expected exactly one current key, got " + std::to_string(current) + ":\n" + r.out;
   return c;
 }
 
@@ -53,7 +54,8 @@ TEST(KeyStoreCrash, KillNineAtRandomPointsOfARotationLoopLeavesAConsistentStore)
     const auto t0 = std::chrono::steady_clock::now();
     auto r = home.cmd({"keys", "rotate", "--now"});
     EXPECT_EQ(r.exit_code, 0) << describe(r);
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
+                                                                 t0);
   };
   const std::chrono::microseconds windows[2] = {std::max(30000us, timed_rotation(rsa_cfg) * 5 / 4),
                                                 std::max(30000us, timed_rotation(ec_cfg) * 5 / 4)};
@@ -63,7 +65,8 @@ TEST(KeyStoreCrash, KillNineAtRandomPointsOfARotationLoopLeavesAConsistentStore)
   for (int i = 0; i < iterations; ++i) {
     write_file(home.config(), i % 2 == 0 ? rsa_cfg : ec_cfg);
     std::uniform_int_distribution<std::int64_t> delay_us(0, windows[i % 2].count());
-    process p({gatepass_bin(), "--config", home.config().string(), "keys", "rotate", "--now"}, home.env);
+    process p({gatepass_bin(), "--config", home.config().string(), "keys", "rotate", "--now"},
+              home.env);
     std::this_thread::sleep_for(std::chrono::microseconds(delay_us(rng)));
     p.signal(SIGKILL);
     ASSERT_TRUE(p.wait_for(10s));
@@ -75,11 +78,12 @@ TEST(KeyStoreCrash, KillNineAtRandomPointsOfARotationLoopLeavesAConsistentStore)
     }
     // after every crash the store opens with exactly one current key
     auto c = check_ring(home);
-    ASSERT_EQ(c.problem, "") << "after iteration " << i << " (" << (p.term_signal() ? "killed" : "completed") << ")";
+    ASSERT_EQ(c.problem, "") << "after iteration " << i << " ("
+                             << (p.term_signal() ? "killed" : "completed") << ")";
   }
-  std::cout << "[ crash    ] " << killed << " of " << iterations << " rotations killed mid-way, " << completed
-            << " completed; kill windows RS256 " << windows[0].count() / 1000 << " ms, ES256 "
-            << windows[1].count() / 1000 << " ms (seed " << seed << ")\n";
+  std::cout << "[ crash    ] " << killed << " of " << iterations << " rotations killed mid-way, "
+            << completed << " completed; kill windows RS256 " << windows[0].count() / 1000
+            << " ms, ES256 " << windows[1].count() / 1000 << " ms (seed " << seed << ")\n";
   EXPECT_GE(killed, iterations / 4) << "the kills hardly ever landed: the test proves little";
   EXPECT_GE(completed, 1) << "no rotation ever completed: the kills never reached the commit";
 
@@ -100,10 +104,13 @@ TEST(KeyStoreCrash, KillNineAtRandomPointsOfARotationLoopLeavesAConsistentStore)
     const auto file = home.keys() / (row.kid + ".key.pem");
     named.insert(file.filename().string());
     ASSERT_TRUE(fs::exists(file)) << file;
-    EXPECT_EQ(fs::status(file).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write) << file;
-    EXPECT_NE(read_file(file).find("-----BEGIN ENCRYPTED PRIVATE KEY-----"), std::string::npos) << file;
-    auto o = run({"/usr/bin/env", "openssl", "pkey", "-in", file.string(), "-passin", "env:GATEPASS_PASSPHRASE",
-                  "-noout"},
+    EXPECT_EQ(fs::status(file).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write)
+        << file;
+    EXPECT_NE(read_file(file).find("-----BEGIN ENCRYPTED PRIVATE KEY-----"), std::string::npos)
+        << file;
+    auto o = run({"/usr/bin/env", "openssl", "pkey", "-in", file.string(), "-passin",
+                  "env:GATEPASS_PASSPHRASE", "-noout"},
                  home.env);
     EXPECT_EQ(o.exit_code, 0) << row.kid << ": " << describe(o);
   }
@@ -140,8 +147,8 @@ TEST(KeyStoreCrash, KillNineAtRandomPointsOfARotationLoopLeavesAConsistentStore)
   auto t = home.cmd({"token", "issue", "--sub", "alice", "--scope", "USER ADMIN"});
   ASSERT_EQ(t.exit_code, 0) << describe(t);
   const auto token = trim(t.out);
-  auto v = gp({"token", "verify", token, "--jwks", jwks_file.string(), "--issuer", home.issuer, "--audience",
-               home.audience});
+  auto v = gp({"token", "verify", token, "--jwks", jwks_file.string(), "--issuer", home.issuer,
+               "--audience", home.audience});
   EXPECT_EQ(v.exit_code, 0) << describe(v);
 }
 
@@ -194,16 +201,16 @@ TEST(ConfigCheck, ReportsEveryMistakeWithFileLineAndField) {
   temp_dir dir;
   const auto cfg = dir / "gatepass.yaml";
   write_file(cfg,
-             "issuer:\n"                              // 1
-             "  url: https://auth.example.test\n"     // 2
-             "  audience: [orders-api]\n"             // 3
-             "  token_ttl: 1h\n"                      // 4
-             "  listen: 127.0.0.1:0\n"                // 5
-             "  colour: blue\n"                       // 6  unknown field
-             "keys:\n"                                // 7
-             "  store: file:keys\n"                   // 8
-             "  algorithm: HS256\n"                   // 9  not an asymmetric algorithm
-             "  rotate_every: thirty days\n");        // 10 bad duration
+             "issuer:\n"                           // 1
+             "  url: https://auth.example.test\n"  // 2
+             "  audience: [orders-api]\n"          // 3
+             "  token_ttl: 1h\n"                   // 4
+             "  listen: 127.0.0.1:0\n"             // 5
+             "  colour: blue\n"                    // 6  unknown field
+             "keys:\n"                             // 7
+             "  store: file:keys\n"                // 8
+             "  algorithm: HS256\n"                // 9  not an asymmetric algorithm
+             "  rotate_every: thirty days\n");     // 10 bad duration
   auto r = gp({"--config", cfg.string(), "config", "check"}, {"GATEPASS_CONFIG"});
   EXPECT_EQ(r.exit_code, 2) << describe(r);
   EXPECT_EQ(r.out.find("OK"), std::string::npos) << r.out;
@@ -211,7 +218,8 @@ TEST(ConfigCheck, ReportsEveryMistakeWithFileLineAndField) {
   for (const auto& [line, field] : std::vector<std::pair<int, std::string>>{
            {6, "issuer.colour"}, {9, "keys.algorithm"}, {10, "keys.rotate_every"}}) {
     const auto prefix = path + ":" + std::to_string(line) + ": " + field + ":";
-    EXPECT_NE(r.err.find(prefix), std::string::npos) << "no line starting " << prefix << " in:\n" << r.err;
+    EXPECT_NE(r.err.find(prefix), std::string::npos) << "no line starting " << prefix << " in:\n"
+                                                     << r.err;
   }
   // every line of the report names the file and a line
   std::istringstream ss(r.err);
@@ -244,17 +252,20 @@ TEST(ConfigCheck, ReportsEveryMistakeWithFileLineAndField) {
 TEST(Init, RefusesToOverwriteWithoutForce) {
   temp_dir dir;
   const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
-  auto first = gp({"init", "--dir", dir.path().string(), "--issuer", "https://a.example.test"}, env);
+  auto first =
+      gp({"init", "--dir", dir.path().string(), "--issuer", "https://a.example.test"}, env);
   ASSERT_EQ(first.exit_code, 0) << describe(first);
   write_file(dir / "gatepass.yaml", read_file(dir / "gatepass.yaml") + "# my edits\n");
   const auto before = snapshot_tree(dir.path());
 
-  auto again = gp({"init", "--dir", dir.path().string(), "--issuer", "https://b.example.test"}, env);
+  auto again =
+      gp({"init", "--dir", dir.path().string(), "--issuer", "https://b.example.test"}, env);
   EXPECT_EQ(again.exit_code, 2) << describe(again);
   EXPECT_NE(again.err.find("--force"), std::string::npos) << again.err;
   EXPECT_TRUE(snapshot_tree(dir.path()) == before) << "init without --force changed files";
 
-  auto forced = gp({"init", "--dir", dir.path().string(), "--issuer", "https://b.example.test", "--force"}, env);
+  auto forced = gp(
+      {"init", "--dir", dir.path().string(), "--issuer", "https://b.example.test", "--force"}, env);
   EXPECT_EQ(forced.exit_code, 0) << describe(forced);
   const auto text = read_file(dir / "gatepass.yaml");
   EXPECT_NE(text.find("https://b.example.test"), std::string::npos);
@@ -272,7 +283,9 @@ namespace {
 TEST(Init, WithoutAPassphraseWorksAndWarns) {
   temp_dir dir;
   const std::vector<std::string> env{"GATEPASS_PASSPHRASE", "GATEPASS_CONFIG"};
-  auto init = gp({"init", "--dir", dir.path().string(), "--issuer", "https://a.example.test", "--audience", "api"}, env);
+  auto init = gp({"init", "--dir", dir.path().string(), "--issuer", "https://a.example.test",
+                  "--audience", "api"},
+                 env);
   ASSERT_EQ(init.exit_code, 0) << describe(init);
   EXPECT_NE(init.err.find("WARNING"), std::string::npos) << init.err;
   const auto cfg = (dir / "gatepass.yaml").string();
@@ -283,7 +296,9 @@ TEST(Init, WithoutAPassphraseWorksAndWarns) {
   ASSERT_EQ(list.exit_code, 0) << describe(list);
   const auto rows = parse_key_list(list.out);
   ASSERT_EQ(rows.size(), 1u) << list.out;
-  EXPECT_NE(read_file(dir / "keys" / (rows[0].kid + ".key.pem")).find("-----BEGIN PRIVATE KEY-----"), std::string::npos);
+  EXPECT_NE(
+      read_file(dir / "keys" / (rows[0].kid + ".key.pem")).find("-----BEGIN PRIVATE KEY-----"),
+      std::string::npos);
   // the store folder is private even so
   EXPECT_EQ(fs::status(dir / "keys").permissions() & fs::perms::all, fs::perms::owner_all);
 }

@@ -40,7 +40,9 @@ namespace gatepass::itest {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-inline std::string gatepass_bin() { return GATEPASS_BIN; }
+inline std::string gatepass_bin() {
+  return GATEPASS_BIN;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Files
@@ -64,7 +66,8 @@ class temp_dir {
  public:
   temp_dir() {
     const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/gatepass-it.XXXXXX";
+    std::string tmpl =
+        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/gatepass-it.XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = tmpl;
   }
@@ -93,8 +96,8 @@ inline std::map<std::string, std::string> snapshot_tree(const fs::path& dir) {
 // Processes
 
 struct run_result {
-  int exit_code = -1;     // exit status, or -1 when killed by a signal / timed out
-  int term_signal = 0;    // the signal that ended it, if any
+  int exit_code = -1;   // exit status, or -1 when killed by a signal / timed out
+  int term_signal = 0;  // the signal that ended it, if any
   bool timed_out = false;
   std::string out, err;
 };
@@ -125,7 +128,8 @@ class process {
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
     std::vector<std::string> envs;
     for (char** e = environ; *e != nullptr; ++e) envs.emplace_back(*e);
@@ -221,7 +225,8 @@ class process {
   }
 
   /// Waits until stdout holds a line containing `needle`; returns that line.
-  std::optional<std::string> wait_for_line(const std::string& needle, std::chrono::milliseconds timeout) {
+  std::optional<std::string> wait_for_line(const std::string& needle,
+                                           std::chrono::milliseconds timeout) {
     const auto until = std::chrono::steady_clock::now() + timeout;
     for (;;) {
       {
@@ -324,18 +329,20 @@ struct http_reply {
   std::string header(std::string_view name) const {
     for (const auto& [k, v] : headers)
       if (k.size() == name.size() &&
-          std::equal(k.begin(), k.end(), name.begin(),
-                     [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
-                                                 std::tolower(static_cast<unsigned char>(b)); }))
+          std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) ==
+                   std::tolower(static_cast<unsigned char>(b));
+          }))
         return v;
     return {};
   }
   bool has_header(std::string_view name) const {
     for (const auto& h : headers)
       if (h.first.size() == name.size() &&
-          std::equal(h.first.begin(), h.first.end(), name.begin(),
-                     [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
-                                                 std::tolower(static_cast<unsigned char>(b)); }))
+          std::equal(h.first.begin(), h.first.end(), name.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) ==
+                   std::tolower(static_cast<unsigned char>(b));
+          }))
         return true;
     return false;
   }
@@ -374,10 +381,11 @@ inline http_reply parse_reply(std::string raw) {
 /// One request on a fresh connection to 127.0.0.1:port. When `body_first_wait` is set, the head
 /// is sent alone and the body only if no answer came within that time (a server refusing the
 /// request from its Content-Length may answer, and close, before reading any body).
-inline http_reply http_request(unsigned short port, const std::string& method, const std::string& target,
-                               const std::vector<std::pair<std::string, std::string>>& headers = {},
-                               const std::string& body = {}, std::chrono::milliseconds timeout = 10s,
-                               std::optional<std::chrono::milliseconds> body_first_wait = std::nullopt) {
+inline http_reply http_request(
+    unsigned short port, const std::string& method, const std::string& target,
+    const std::vector<std::pair<std::string, std::string>>& headers = {},
+    const std::string& body = {}, std::chrono::milliseconds timeout = 10s,
+    std::optional<std::chrono::milliseconds> body_first_wait = std::nullopt) {
   http_reply fail;
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -396,14 +404,16 @@ inline http_reply http_request(unsigned short port, const std::string& method, c
     fail.error = std::string("connect: ") + std::strerror(errno);
     return fail;
   }
-  std::string head = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
+  std::string head = method + " " + target +
+                     " HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
                      "\r\nConnection: close\r\n";
   bool has_length = false;
   for (const auto& [k, v] : headers) {
     head += k + ": " + v + "\r\n";
     has_length = has_length || k == "Content-Length";
   }
-  if (!body.empty() && !has_length) head += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  if (!body.empty() && !has_length)
+    head += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   head += "\r\n";
   auto send_all = [&](std::string_view data) {
     std::size_t off = 0;
@@ -432,7 +442,8 @@ inline http_reply http_request(unsigned short port, const std::string& method, c
   std::string raw;
   char buf[8192];
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       fail.error = "timed out after " + std::to_string(raw.size()) + " bytes";
       return fail;
@@ -471,7 +482,8 @@ inline std::string base64_std(std::string_view in) {
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                       (static_cast<unsigned char>(in[i + 1]) << 8) |
                        static_cast<unsigned char>(in[i + 2]);
     out += {tbl[v >> 18], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63], tbl[v & 63]};
   }
@@ -479,7 +491,8 @@ inline std::string base64_std(std::string_view in) {
     const unsigned v = static_cast<unsigned char>(in[i]) << 16;
     out += {tbl[v >> 18], tbl[(v >> 12) & 63], '=', '='};
   } else if (i + 2 == in.size()) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
+    const unsigned v =
+        (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
     out += {tbl[v >> 18], tbl[(v >> 12) & 63], tbl[(v >> 6) & 63], '='};
   }
   return out;

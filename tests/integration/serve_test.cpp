@@ -28,20 +28,24 @@ class Serve : public ::testing::Test {
     }
   }
 
-  http_reply get(const std::string& target, std::vector<std::pair<std::string, std::string>> headers = {}) {
+  http_reply get(const std::string& target,
+                 std::vector<std::pair<std::string, std::string>> headers = {}) {
     return http_get(port_, target, headers);
   }
 
-  http_reply token_basic(const std::string& id, const std::string& secret, const std::string& form) {
-    return http_request(port_, "POST", "/oauth2/token",
-                        {{"Authorization", "Basic " + base64_std(form_encode(id) + ":" + form_encode(secret))},
-                         {"Content-Type", "application/x-www-form-urlencoded"}},
-                        form);
+  http_reply token_basic(const std::string& id, const std::string& secret,
+                         const std::string& form) {
+    return http_request(
+        port_, "POST", "/oauth2/token",
+        {{"Authorization", "Basic " + base64_std(form_encode(id) + ":" + form_encode(secret))},
+         {"Content-Type", "application/x-www-form-urlencoded"}},
+        form);
   }
 
   http_reply token_post(const std::string& id, const std::string& secret, const std::string& form) {
-    return http_request(port_, "POST", "/oauth2/token", {{"Content-Type", "application/x-www-form-urlencoded"}},
-                        form + "&client_id=" + form_encode(id) + "&client_secret=" + form_encode(secret));
+    return http_request(
+        port_, "POST", "/oauth2/token", {{"Content-Type", "application/x-www-form-urlencoded"}},
+        form + "&client_id=" + form_encode(id) + "&client_secret=" + form_encode(secret));
   }
 
   /// The access token of a 200 answer from /oauth2/token (test fails otherwise).
@@ -59,8 +63,8 @@ class Serve : public ::testing::Test {
   run_result verify(const std::string& token, const std::string& jwks) {
     const auto f = home_->dir.path() / ("jwks-" + std::to_string(++verify_n_) + ".json");
     write_file(f, jwks);
-    return gp({"token", "verify", token, "--jwks", f.string(), "--issuer", home_->issuer, "--audience",
-               home_->audience, "--typ", "at+jwt"});
+    return gp({"token", "verify", token, "--jwks", f.string(), "--issuer", home_->issuer,
+               "--audience", home_->audience, "--typ", "at+jwt"});
   }
 
   std::unique_ptr<gatepass_home> home_;
@@ -80,7 +84,8 @@ TEST_F(Serve, DiscoveryIssuerIsByteIdenticalToTheConfiguredUrl) {
   EXPECT_NE(r.body.find("\"issuer\":\"" + home_->issuer + "\""), std::string::npos) << r.body;
   auto d = json::parse(r.body).as_object();
   EXPECT_EQ(d.at("issuer").as_string(), home_->issuer);
-  EXPECT_EQ(d.at("jwks_uri").as_string(), "https://auth.example.test/tenant-a/.well-known/jwks.json");
+  EXPECT_EQ(d.at("jwks_uri").as_string(),
+            "https://auth.example.test/tenant-a/.well-known/jwks.json");
   EXPECT_EQ(d.at("token_endpoint").as_string(), "https://auth.example.test/tenant-a/oauth2/token");
   bool client_credentials = false;
   for (const auto& g : d.at("grant_types_supported").as_array())
@@ -147,7 +152,8 @@ TEST_F(Serve, ClientSecretBasicTokenVerifiesWithTheServedJwks) {
 }
 
 TEST_F(Serve, ClientSecretPostTokenVerifiesWithTheServedJwks) {
-  const auto token = access_token(token_post(client_id_, secret_, "grant_type=client_credentials&scope=USER+ADMIN"));
+  const auto token = access_token(
+      token_post(client_id_, secret_, "grant_type=client_credentials&scope=USER+ADMIN"));
   ASSERT_FALSE(token.empty());
   auto jwks = get("/.well-known/jwks.json");
   ASSERT_EQ(jwks.status, 200);
@@ -230,13 +236,16 @@ TEST_F(Serve, SigtermClosesIdleKeepAliveConnectionsAndExitsPromptly) {
 
   const auto t0 = std::chrono::steady_clock::now();
   server_->signal(SIGTERM);
-  ASSERT_TRUE(server_->wait_for(8s)) << "serve still running 8 s after SIGTERM with an idle keep-alive connection";
+  ASSERT_TRUE(server_->wait_for(8s))
+      << "serve still running 8 s after SIGTERM with an idle keep-alive connection";
   EXPECT_EQ(server_->exit_code(), 0) << server_->err();
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s) << "the drain waited for an idle keep-alive connection";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s)
+      << "the drain waited for an idle keep-alive connection";
 }
 
 TEST_F(Serve, PicksUpKeysRotatedByAnotherProcess) {
-  const auto old_token = access_token(token_basic(client_id_, secret_, "grant_type=client_credentials"));
+  const auto old_token =
+      access_token(token_basic(client_id_, secret_, "grant_type=client_credentials"));
   ASSERT_FALSE(old_token.empty());
   const auto old_kid = kid_of(old_token);
   const auto old_jwks = get("/.well-known/jwks.json");
@@ -259,13 +268,16 @@ TEST_F(Serve, PicksUpKeysRotatedByAnotherProcess) {
     }
     std::this_thread::sleep_for(100ms);
   }
-  ASSERT_TRUE(seen) << "JWKS still without " << new_kid << " 3 s after the rotation:\n" << jwks.body;
+  ASSERT_TRUE(seen) << "JWKS still without " << new_kid << " 3 s after the rotation:\n"
+                    << jwks.body;
   EXPECT_TRUE(contains(kids_in_jwks(jwks.body), old_kid)) << "the previous key must stay published";
   EXPECT_NE(jwks.header("ETag"), old_jwks.header("ETag"));
   // the old ETag no longer matches
-  EXPECT_EQ(get("/.well-known/jwks.json", {{"If-None-Match", old_jwks.header("ETag")}}).status, 200);
+  EXPECT_EQ(get("/.well-known/jwks.json", {{"If-None-Match", old_jwks.header("ETag")}}).status,
+            200);
 
-  const auto new_token = access_token(token_basic(client_id_, secret_, "grant_type=client_credentials"));
+  const auto new_token =
+      access_token(token_basic(client_id_, secret_, "grant_type=client_credentials"));
   ASSERT_FALSE(new_token.empty());
   EXPECT_EQ(kid_of(new_token), new_kid);
   auto v_new = verify(new_token, jwks.body);
@@ -302,8 +314,10 @@ TEST_F(Serve, PublishWritesWhatServeAnswers) {
   // down to the next change of the set, so allow the seconds between the two reads)
   const auto pub_cc = line_value(pub.out, "serve jwks.json with Cache-Control: public, max-age=");
   ASSERT_FALSE(pub_cc.empty()) << pub.out;
-  const auto served = std::stol(jwks.header("Cache-Control").substr(std::string("public, max-age=").size()));
-  EXPECT_LE(std::labs(std::stol(pub_cc) - served), 5) << pub.out << " vs " << jwks.header("Cache-Control");
+  const auto served =
+      std::stol(jwks.header("Cache-Control").substr(std::string("public, max-age=").size()));
+  EXPECT_LE(std::labs(std::stol(pub_cc) - served), 5)
+      << pub.out << " vs " << jwks.header("Cache-Control");
 }
 
 }  // namespace

@@ -25,9 +25,11 @@ struct gatepass_home {
 
   explicit gatepass_home(std::string issuer_url = "https://auth.example.test/tenant-a/",
                          std::string aud = "orders-api", std::string passphrase = kPassphrase)
-      : issuer(std::move(issuer_url)), audience(std::move(aud)), env{"GATEPASS_PASSPHRASE=" + passphrase,
-                                                                     "GATEPASS_CONFIG"} {
-    auto r = gp({"init", "--dir", dir.path().string(), "--issuer", issuer, "--audience", audience}, env);
+      : issuer(std::move(issuer_url)),
+        audience(std::move(aud)),
+        env{"GATEPASS_PASSPHRASE=" + passphrase, "GATEPASS_CONFIG"} {
+    auto r =
+        gp({"init", "--dir", dir.path().string(), "--issuer", issuer, "--audience", audience}, env);
     if (r.exit_code != 0) throw std::runtime_error("gatepass init failed: " + describe(r));
     auto text = read_file(config());
     write_file(config(), replace_once(text, "listen: 127.0.0.1:8081", "listen: 127.0.0.1:0"));
@@ -55,13 +57,15 @@ struct gatepass_home {
   }
 
   /// Starts `gatepass serve`; returns the process and the port it printed.
-  std::pair<std::unique_ptr<process>, unsigned short> serve(std::vector<std::string> extra = {}) const {
+  std::pair<std::unique_ptr<process>, unsigned short> serve(
+      std::vector<std::string> extra = {}) const {
     std::vector<std::string> argv{gatepass_bin(), "--config", config().string(), "serve"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     auto p = std::make_unique<process>(argv, env);
     auto line = p->wait_for_line(" listening on ", 20s);
     if (!line)
-      throw std::runtime_error("serve did not report its address; stdout:\n" + p->out() + "\nstderr:\n" + p->err());
+      throw std::runtime_error("serve did not report its address; stdout:\n" + p->out() +
+                               "\nstderr:\n" + p->err());
     const auto colon = line->rfind(':');
     const auto port = static_cast<unsigned short>(std::stoi(line->substr(colon + 1)));
     return {std::move(p), port};
@@ -72,7 +76,8 @@ struct gatepass_home {
 inline json::object jwt_part(const std::string& token, int index) {
   const auto d1 = token.find('.');
   const auto d2 = token.find('.', d1 + 1);
-  if (d1 == std::string::npos || d2 == std::string::npos) throw std::runtime_error("not a JWS: " + token);
+  if (d1 == std::string::npos || d2 == std::string::npos)
+    throw std::runtime_error("not a JWS: " + token);
   const auto seg = index == 0 ? token.substr(0, d1) : token.substr(d1 + 1, d2 - d1 - 1);
   auto decoded = base64url_decode(seg);
   if (!decoded) throw std::runtime_error("bad base64url in token segment");

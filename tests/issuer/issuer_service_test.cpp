@@ -74,7 +74,8 @@ std::string basic(const std::string& id, const std::string& secret) {
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
+    const unsigned v =
+        (unsigned char)in[i] << 16 | (unsigned char)in[i + 1] << 8 | (unsigned char)in[i + 2];
     for (int s : {18, 12, 6, 0}) out += tbl[(v >> s) & 63];
   }
   if (i + 1 == in.size()) {
@@ -91,7 +92,8 @@ std::string basic(const std::string& id, const std::string& secret) {
 }
 
 TEST(IssuerService, DiscoveryNamesEverythingAVerifierNeeds) {
-  for (const char* path : {"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"}) {
+  for (const char* path :
+       {"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"}) {
     auto r = fx().svc->handle(get(path), now);
     ASSERT_EQ(r.status, 200u);
     auto d = json::parse(r.body).as_object();
@@ -119,7 +121,8 @@ TEST(IssuerService, JwksHasCacheControlEtagAnd304) {
   auto keys = json::parse(r.body).as_object().at("keys").as_array();
   ASSERT_EQ(keys.size(), 1u);
   const auto& k = keys.at(0).as_object();
-  for (const char* m : {"kty", "use", "alg", "kid", "n", "e", "x5c", "x5t#S256"}) EXPECT_TRUE(k.contains(m)) << m;
+  for (const char* m : {"kty", "use", "alg", "kid", "n", "e", "x5c", "x5t#S256"})
+    EXPECT_TRUE(k.contains(m)) << m;
   for (const char* m : {"d", "p", "q", "dp", "dq", "qi"}) EXPECT_FALSE(k.contains(m)) << m;
   auto cond = get("/.well-known/jwks.json");
   cond.headers.emplace_back("If-None-Match", etag);
@@ -131,9 +134,12 @@ TEST(IssuerService, JwksHasCacheControlEtagAnd304) {
 
 TEST(IssuerService, ClientCredentialsTokenVerifiesAgainstTheServedJwks) {
   for (bool use_basic : {true, false}) {
-    auto req = use_basic ? token_post("grant_type=client_credentials&scope=USER", basic("svc-a", fx().secret))
-                         : token_post("grant_type=client_credentials&scope=USER+ADMIN&client_id=svc-a&client_secret=" +
-                                      fx().secret);
+    auto req =
+        use_basic
+            ? token_post("grant_type=client_credentials&scope=USER", basic("svc-a", fx().secret))
+            : token_post(
+                  "grant_type=client_credentials&scope=USER+ADMIN&client_id=svc-a&client_secret=" +
+                  fx().secret);
     auto r = fx().svc->handle(req, now);
     ASSERT_EQ(r.status, 200u) << r.body;
     EXPECT_EQ(r.header("Cache-Control"), "no-store");
@@ -146,7 +152,8 @@ TEST(IssuerService, ClientCredentialsTokenVerifiesAgainstTheServedJwks) {
     opt.claims.issuer = "https://auth.example.test";
     opt.claims.audiences = {"my-audience"};
     opt.claims.typ = "at+jwt";
-    auto v = jose::verify_jwt(std::string(body.at("access_token").as_string()), *jwks, opt, now + 5);
+    auto v =
+        jose::verify_jwt(std::string(body.at("access_token").as_string()), *jwks, opt, now + 5);
     ASSERT_TRUE(v.has_value()) << v.error().message();
     EXPECT_EQ(v->claims.at("client_id").as_string(), "svc-a");
     EXPECT_EQ(v->claims.at("sub").as_string(), "svc-a");
@@ -166,15 +173,25 @@ TEST(IssuerService, TokenEndpointErrorsFollowRfc6749) {
   };
   const auto& s = fx().secret;
   std::vector<row> rows{
-      {"wrong secret", token_post("grant_type=client_credentials", basic("svc-a", "nope")), 401, "invalid_client"},
-      {"unknown client", token_post("grant_type=client_credentials", basic("who", s)), 401, "invalid_client"},
+      {"wrong secret", token_post("grant_type=client_credentials", basic("svc-a", "nope")), 401,
+       "invalid_client"},
+      {"unknown client", token_post("grant_type=client_credentials", basic("who", s)), 401,
+       "invalid_client"},
       {"no credentials", token_post("grant_type=client_credentials"), 401, "invalid_client"},
-      {"both methods", token_post("grant_type=client_credentials&client_secret=" + s, basic("svc-a", s)), 400, "invalid_request"},
+      {"both methods",
+       token_post("grant_type=client_credentials&client_secret=" + s, basic("svc-a", s)), 400,
+       "invalid_request"},
       {"no grant", token_post("scope=USER", basic("svc-a", s)), 400, "invalid_request"},
-      {"other grant", token_post("grant_type=password", basic("svc-a", s)), 400, "unsupported_grant_type"},
-      {"scope not granted", token_post("grant_type=client_credentials&scope=ADMIN", basic("svc-b", s)), 400, "invalid_scope"},
-      {"duplicate param", token_post("grant_type=client_credentials&grant_type=client_credentials", basic("svc-a", s)), 400, "invalid_request"},
-      {"malformed basic", token_post("grant_type=client_credentials", "Basic !!!"), 401, "invalid_client"},
+      {"other grant", token_post("grant_type=password", basic("svc-a", s)), 400,
+       "unsupported_grant_type"},
+      {"scope not granted",
+       token_post("grant_type=client_credentials&scope=ADMIN", basic("svc-b", s)), 400,
+       "invalid_scope"},
+      {"duplicate param",
+       token_post("grant_type=client_credentials&grant_type=client_credentials", basic("svc-a", s)),
+       400, "invalid_request"},
+      {"malformed basic", token_post("grant_type=client_credentials", "Basic !!!"), 401,
+       "invalid_client"},
   };
   for (auto& r : rows) {
     auto res = fx().svc->handle(r.req, now);
@@ -195,7 +212,8 @@ TEST(IssuerService, TokenEndpointErrorsFollowRfc6749) {
 }
 
 TEST(IssuerService, ClientAudienceOverridesTheDefault) {
-  auto r = fx().svc->handle(token_post("grant_type=client_credentials", basic("svc-b", fx().secret)), now);
+  auto r = fx().svc->handle(
+      token_post("grant_type=client_credentials", basic("svc-b", fx().secret)), now);
   ASSERT_EQ(r.status, 200u);
   auto jwks = jose::key_set::parse(fx().svc->jwks());
   jose::verify_options opt;

@@ -136,7 +136,6 @@ json::object good_claims() {
   return json::object{{"iss", "i"}, {"aud", "a"}, {"exp", now + 300}};
 }
 
-
 /// An RSA private JWK whose first prime is 2: well-formed JSON with a valid public half, which
 /// OpenSSL accepts as data but cannot sign with (Montgomery arithmetic needs an odd modulus).
 json::object rsa_private_with_even_prime() {

@@ -224,7 +224,6 @@ TEST(Jwk, AcceptsKeyOpsWithVerifyAndOctWhenAllowed) {
 
 // ---- bad keys ----------------------------------------------------------------------------
 
-
 struct bad_key_case {
   std::string name;
   json::object key;

@@ -1,10 +1,10 @@
 // The file store: atomic writes, wrong passphrase changes nothing, corrupted and foreign files,
 // concurrent rotations under the lock.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
-#include <sys/stat.h>
 #include <thread>
 
 #include "keys/errc.h"
@@ -54,7 +54,7 @@ TEST_F(FileKeyStore, FirstKeyIsCurrentEncryptedAndPrivate) {
   auto kid = m->ensure_initialized(1000);
   ASSERT_TRUE(kid.has_value());
   ASSERT_FALSE(kid->empty());
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(dir_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
   const auto pem_path = dir_ / (*kid + ".key.pem");
@@ -130,12 +130,13 @@ TEST_F(FileKeyStore, RotationLifecycleAndPrune) {
   ASSERT_TRUE(ring.has_value());
   EXPECT_EQ((*ring)->published.keys().size(), 2u);
   EXPECT_EQ((*ring)->current->kid(), *first);  // next does not sign yet
-  auto r2 = m->rotate(2000 + ahead, false);  // promotes
+  auto r2 = m->rotate(2000 + ahead, false);    // promotes
   ASSERT_TRUE(r2.has_value());
   ring = m->snapshot();
   EXPECT_NE((*ring)->current->kid(), *first);
   EXPECT_EQ((*ring)->published.keys().size(), 2u);  // old one still published as previous
-  EXPECT_EQ(m->retire((*ring)->current->kid(), 3000 + ahead), std::error_code(errc::key_state_invalid));
+  EXPECT_EQ(m->retire((*ring)->current->kid(), 3000 + ahead),
+            std::error_code(errc::key_state_invalid));
   ASSERT_FALSE(m->retire(*first, 3000 + ahead));
   auto pruned = m->prune(0);
   ASSERT_TRUE(pruned.has_value());

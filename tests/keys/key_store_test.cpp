@@ -1,12 +1,13 @@
 // open_store dispatch and migrate_store (`keys migrate`) between two file stores; the PostgreSQL
 // side runs against a real server in tests/integration/scale_e2e.sh.
+#include "keys/key_store.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
 #include "keys/errc.h"
 #include "keys/key_manager.h"
-#include "keys/key_store.h"
 
 namespace gatepass::keys {
 namespace {
@@ -139,7 +140,8 @@ TEST(OpenStore, DispatchesOnTheScheme) {
   const row rows[] = {
       {"postgresql://gatepass@127.0.0.1:1/gatepass", true, "postgresql://"},
       {"postgres://u:secret@db/gp", true, "postgres://u:****@db/gp"},
-      {"postgresql://h/db?password=hunter2&sslmode=require", true, "postgresql://h/db?password=****&sslmode"},
+      {"postgresql://h/db?password=hunter2&sslmode=require", true,
+       "postgresql://h/db?password=****&sslmode"},
       {"postgresql://", false, ""},
       {"redis://x", false, ""},
       {"mysql://x/y", false, ""},
@@ -167,7 +169,8 @@ TEST(OpenStore, AnUnreachableDatabaseFailsTheOperationClearly) {
   EXPECT_EQ(v.error(), errc::database);
   EXPECT_EQ((*s)->transact([](const std::vector<key_record>& r) -> result<store_change> {
     return store_change{r, {}, {}};
-  }), errc::database);
+  }),
+            errc::database);
   EXPECT_EQ((*s)->change_fd(), -1);
 }
 

@@ -43,7 +43,8 @@ class simulator {
 
  private:
   bool has_current() const {
-    return std::any_of(keys_.begin(), keys_.end(), [](auto& k) { return k.state == key_state::current; });
+    return std::any_of(keys_.begin(), keys_.end(),
+                       [](auto& k) { return k.state == key_state::current; });
   }
   void add(std::int64_t now, bool as_current) {
     key_record r;
@@ -128,8 +129,10 @@ TEST(RotationPolicy, ManualRotationsInterleavedKeepEveryTokenVerifiable) {
   std::int64_t t = 1'700'000'000;
   const std::int64_t end = t + 365 * 86400;
   while (t < end) {
-    if (dice(rng) < 2) sim.manual(t, false);
-    else sim.tick(t);
+    if (dice(rng) < 2)
+      sim.manual(t, false);
+    else
+      sim.tick(t);
     t += step(rng);
   }
   ASSERT_FALSE(HasFatalFailure());

@@ -109,7 +109,6 @@ inline std::string describe(std::error_code ec) {
          ec.message() + ")";
 }
 
-
 /// An RSA modulus with the ROCA fingerprint (n ≡ 1 mod every prime the detector uses), 2048
 /// bits, base64url.
 inline std::string roca_modulus_b64() {
