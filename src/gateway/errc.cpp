@@ -34,14 +34,6 @@ class category final : public std::error_category {
         return "the upstream did not answer in time";
       case errc::upstream_bad_response:
         return "the upstream sent an invalid response";
-      case errc::fetch_failed:
-        return "fetch failed";
-      case errc::fetch_too_large:
-        return "fetched document too large";
-      case errc::fetch_redirect:
-        return "redirect refused";
-      case errc::fetch_insecure:
-        return "plain http is allowed only for loopback hosts";
       case errc::discovery_issuer_mismatch:
         return "the discovery document's issuer differs from issuer_url";
       case errc::discovery_invalid:

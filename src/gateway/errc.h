@@ -19,10 +19,6 @@ enum class errc {
   upstream_refused,           // connection to the upstream failed → 502
   upstream_timeout,           // the upstream did not answer in time → 504
   upstream_bad_response,      // the upstream sent something that is not HTTP → 502
-  fetch_failed,               // JWKS or discovery fetch failed (network, status)
-  fetch_too_large,            // fetched document larger than the limit
-  fetch_redirect,             // redirects are never followed
-  fetch_insecure,             // plain http to a non-loopback host
   discovery_issuer_mismatch,  // discovery "issuer" differs from issuer_url
   discovery_invalid,          // discovery document without a usable jwks_uri
 };

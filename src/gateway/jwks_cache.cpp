@@ -11,6 +11,7 @@
 #include "gateway/errc.h"
 #include "jose/errc.h"
 #include "jose/json.h"
+#include "net/errc.h"
 
 namespace gatepass::gateway {
 
@@ -102,7 +103,8 @@ struct jwks_cache::impl {
     if (uri == nullptr || !uri->is_string()) return fail(self, errc::discovery_invalid);
     std::string jwks_uri(uri->get_string());
     if (auto ec = net::check_fetch_url(jwks_uri))
-      return fail(self, ec == errc::fetch_insecure ? ec : make_error_code(errc::discovery_invalid));
+      return fail(self,
+                  ec == net::errc::fetch_insecure ? ec : make_error_code(errc::discovery_invalid));
     fetch(jwks_uri, [self](result<net::fetch_response> res) {
       post_result(self,
                   [res = std::move(res)](impl& m, const std::shared_ptr<jwks_cache>& s) mutable {

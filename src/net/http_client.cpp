@@ -17,7 +17,7 @@
 #include <optional>
 #include <vector>
 
-#include "gateway/errc.h"
+#include "net/errc.h"
 
 namespace gatepass::net {
 
@@ -27,7 +27,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace urls = boost::urls;
 using tcp = asio::ip::tcp;
-using gateway::errc;
 
 namespace {
 

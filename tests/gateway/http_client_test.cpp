@@ -17,7 +17,7 @@
 #include <fstream>
 #include <thread>
 
-#include "gateway/errc.h"
+#include "net/errc.h"
 #include "net/http_server.h"
 
 namespace gatepass::net {
@@ -25,7 +25,6 @@ namespace {
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-using gateway::errc;
 
 http_response route(const http_request& req) {
   const auto path = req.path();
@@ -65,7 +64,7 @@ server_fixture& srv() {
 }
 
 struct outcome {
-  result<fetch_response> r = errc::fetch_failed;
+  result<fetch_response> r = net::errc::fetch_failed;
   int calls = 0;
   std::chrono::steady_clock::duration elapsed{};
 };
@@ -109,7 +108,7 @@ TEST(HttpClient, NotFoundIsFetchFailed) {
   auto o = fetch(srv().url("/missing"));
   ASSERT_EQ(o.calls, 1);
   ASSERT_FALSE(o.r);
-  EXPECT_EQ(o.r.error(), errc::fetch_failed);
+  EXPECT_EQ(o.r.error(), net::errc::fetch_failed);
 }
 
 TEST(HttpClient, RedirectsAreNeverFollowed) {
@@ -117,7 +116,7 @@ TEST(HttpClient, RedirectsAreNeverFollowed) {
     auto o = fetch(srv().url(path));
     ASSERT_EQ(o.calls, 1);
     ASSERT_FALSE(o.r) << path;
-    EXPECT_EQ(o.r.error(), errc::fetch_redirect) << path;
+    EXPECT_EQ(o.r.error(), net::errc::fetch_redirect) << path;
   }
 }
 
@@ -125,7 +124,7 @@ TEST(HttpClient, OversizedBodyIsTooLarge) {
   auto o = fetch(srv().url("/big"));  // 200 KiB > the 150 KiB default
   ASSERT_EQ(o.calls, 1);
   ASSERT_FALSE(o.r);
-  EXPECT_EQ(o.r.error(), errc::fetch_too_large);
+  EXPECT_EQ(o.r.error(), net::errc::fetch_too_large);
 
   fetch_options roomy;
   roomy.max_body = 256 * 1024;
@@ -155,9 +154,9 @@ TEST(HttpClient, PlainHttpToNonLoopbackIsRefusedWithoutConnecting) {
     auto o = fetch(url);
     ASSERT_EQ(o.calls, 1) << url;
     ASSERT_FALSE(o.r) << url;
-    EXPECT_EQ(o.r.error(), errc::fetch_insecure) << url;
+    EXPECT_EQ(o.r.error(), net::errc::fetch_insecure) << url;
     EXPECT_LT(o.elapsed, 100ms) << url;  // no resolve, no connect
-    EXPECT_EQ(check_fetch_url(url), errc::fetch_insecure) << url;
+    EXPECT_EQ(check_fetch_url(url), net::errc::fetch_insecure) << url;
   }
 }
 
@@ -173,14 +172,14 @@ TEST(HttpClient, CheckFetchUrlTable) {
       {"http://127.9.9.9/jwks", {}},
       {"http://[::1]/jwks", {}},
       {"http://LOCALHOST/jwks", {}},
-      {"http://10.0.0.1/jwks", errc::fetch_insecure},
-      {"ftp://127.0.0.1/jwks", errc::fetch_failed},
-      {"file:///etc/passwd", errc::fetch_failed},
-      {"/relative/jwks", errc::fetch_failed},
-      {"https://user:pass@issuer.example.com/jwks", errc::fetch_failed},
-      {"https://issuer.example.com:0/jwks", errc::fetch_failed},
-      {"https://iss%75er.example.com/jwks", errc::fetch_failed},
-      {"not a url", errc::fetch_failed},
+      {"http://10.0.0.1/jwks", net::errc::fetch_insecure},
+      {"ftp://127.0.0.1/jwks", net::errc::fetch_failed},
+      {"file:///etc/passwd", net::errc::fetch_failed},
+      {"/relative/jwks", net::errc::fetch_failed},
+      {"https://user:pass@issuer.example.com/jwks", net::errc::fetch_failed},
+      {"https://issuer.example.com:0/jwks", net::errc::fetch_failed},
+      {"https://iss%75er.example.com/jwks", net::errc::fetch_failed},
+      {"not a url", net::errc::fetch_failed},
   };
   for (const auto& r : rows) EXPECT_EQ(check_fetch_url(r.url), r.expected) << r.url;
 }

@@ -16,6 +16,7 @@
 #include "gateway/errc.h"
 #include "jose/errc.h"
 #include "keys/key_generator.h"
+#include "net/errc.h"
 
 namespace gatepass::gateway {
 namespace {
@@ -70,7 +71,7 @@ class fake_web {
 
   fetch_function fn() {
     return [this](const std::string& url, std::function<void(result<fetch_response>)> cb) {
-      result<fetch_response> r = errc::fetch_failed;
+      result<fetch_response> r = net::errc::fetch_failed;
       {
         std::lock_guard lock(m_);
         ++counts_[url];
@@ -147,7 +148,7 @@ TEST(JwksCache, DiscoveryWithoutUsableJwksUriIsInvalid) {
   const row rows[] = {
       {"{\"issuer\":\"https://issuer.test\"}", errc::discovery_invalid},
       {discovery_doc(issuer, "ftp://keys.issuer.test/jwks"), errc::discovery_invalid},
-      {discovery_doc(issuer, "http://keys.issuer.test/jwks"), errc::fetch_insecure},
+      {discovery_doc(issuer, "http://keys.issuer.test/jwks"), net::errc::fetch_insecure},
       {"{\"issuer\":\"https://issuer.test\",\"jwks_uri\":7}", errc::discovery_invalid},
       {"{\"issuer\":\"https://issuer.test\",\"issuer\":\"https://issuer.test\"}",
        errc::discovery_invalid},
@@ -244,8 +245,8 @@ TEST(JwksCache, FailedRefreshKeepsTheLastGoodKeys) {
   const std::string oct_only =
       R"({"keys":[{"kty":"oct","kid":"h","alg":"HS256","k":"c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA"}]})";
   const std::pair<result<fetch_response>, std::error_code> failures[] = {
-      {make_error_code(errc::fetch_failed), errc::fetch_failed},
-      {make_error_code(errc::fetch_too_large), errc::fetch_too_large},
+      {make_error_code(net::errc::fetch_failed), net::errc::fetch_failed},
+      {make_error_code(net::errc::fetch_too_large), net::errc::fetch_too_large},
       {ok("{\"keys\":[]}"), jose::errc::jwks_no_valid_keys},
       {ok(oct_only), jose::errc::jwks_no_valid_keys},  // never a symmetric key from a remote set
       {ok("{\"keys\":[{\"kty\":\"RSA\"}]}"), jose::errc::jwks_no_valid_keys},
