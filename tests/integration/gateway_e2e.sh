@@ -5,11 +5,8 @@
 set -uo pipefail
 BIN=$(readlink -f "$1")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-W=$(mktemp -d /tmp/gp-e2e.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$W"; }
-trap cleanup EXIT
 source "$ROOT/tests/support/e2e_lib.sh"
+e2e_start e2e
 ISS=$(free_port); GW=$(free_port); UP=$(free_port); DEAD=$(free_port); NGX=$(free_port)
 export GATEPASS_PASSPHRASE=e2e-passphrase
 cd "$W"

@@ -14,17 +14,10 @@ set -uo pipefail
 BIN=$(readlink -f "$1")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PGC="$ROOT/tests/support/pg_cluster.sh"
-W=$(mktemp -d /tmp/gp-scale.XXXXXX)
-chmod 755 "$W"  # the postgres user reaches its data folder inside
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  wait 2>/dev/null
-  "$PGC" destroy "$W/pg" >/dev/null 2>&1
-  rm -rf "$W"
-}
-trap cleanup EXIT
 source "$ROOT/tests/support/e2e_lib.sh"
+e2e_start scale
+chmod 755 "$W"  # the postgres user reaches its data folder inside
+e2e_cleanup_hook() { "$PGC" destroy "$W/pg" >/dev/null 2>&1; }
 now_ms() { date +%s%3N; }
 export GATEPASS_PASSPHRASE=scale-e2e-passphrase
 cd "$W"

@@ -1,5 +1,5 @@
-# Shared by the end-to-end shell tests: check helpers, free ports, readiness waits.
-# Source it after setting W (the test's temp folder); call `summary` last.
+# Shared by the end-to-end shell tests: a temp folder and child processes cleaned up on exit,
+# check helpers, free ports, readiness waits. Source it, call `e2e_start NAME`, `summary` last.
 fails=0
 passes=0
 check() {  # name expected actual
@@ -19,4 +19,18 @@ code() { curl -s -o /dev/null -w '%{http_code}' "$@"; }
 summary() {  # name
   echo "$1: $passes passed, $fails failed"
   [[ $fails -eq 0 ]]
+}
+
+# W: a fresh temp folder; PIDS: children killed on exit; a test may define e2e_cleanup_hook.
+e2e_start() {  # name
+  W=$(mktemp -d "/tmp/gp-$1.XXXXXX")
+  PIDS=()
+  trap e2e_cleanup EXIT
+}
+e2e_cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  if declare -F e2e_cleanup_hook >/dev/null; then e2e_cleanup_hook; fi
+  rm -rf "$W"
 }
