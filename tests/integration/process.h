@@ -378,6 +378,31 @@ inline http_reply parse_reply(std::string raw) {
   return r;
 }
 
+/// A TCP connection to 127.0.0.1:port, closed when it goes out of scope; fd < 0 when the
+/// connect failed (errno says why).
+struct loopback_connection {
+  int fd = -1;
+  explicit loopback_connection(unsigned short port)
+      : fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
+    if (fd < 0) return;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      const int e = errno;
+      ::close(fd);
+      fd = -1;
+      errno = e;
+    }
+  }
+  ~loopback_connection() {
+    if (fd >= 0) ::close(fd);
+  }
+  loopback_connection(const loopback_connection&) = delete;
+  loopback_connection& operator=(const loopback_connection&) = delete;
+};
+
 /// One request on a fresh connection to 127.0.0.1:port. When `body_first_wait` is set, the head
 /// is sent alone and the body only if no answer came within that time (a server refusing the
 /// request from its Content-Length may answer, and close, before reading any body).
@@ -387,20 +412,9 @@ inline http_reply http_request(
     const std::string& body = {}, std::chrono::milliseconds timeout = 10s,
     std::optional<std::chrono::milliseconds> body_first_wait = std::nullopt) {
   http_reply fail;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const loopback_connection conn(port);
+  const int fd = conn.fd;
   if (fd < 0) {
-    fail.error = "socket failed";
-    return fail;
-  }
-  struct closer {
-    int fd;
-    ~closer() { ::close(fd); }
-  } guard{fd};
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     fail.error = std::string("connect: ") + std::strerror(errno);
     return fail;
   }

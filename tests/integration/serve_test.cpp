@@ -210,17 +210,9 @@ TEST_F(Serve, SigtermExitsZeroWithinSeconds) {
 TEST_F(Serve, SigtermClosesIdleKeepAliveConnectionsAndExitsPromptly) {
   // a client that keeps its connection open after a response (HTTP/1.1 keep-alive, as every
   // pooled HTTP client does): the drain must not wait for it to go away
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(fd, 0);
-  struct closer {
-    int fd;
-    ~closer() { ::close(fd); }
-  } guard{fd};
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port_);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const loopback_connection conn(port_);
+  const int fd = conn.fd;
+  ASSERT_GE(fd, 0) << std::strerror(errno);
   const std::string req = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
   ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
   std::string got;
