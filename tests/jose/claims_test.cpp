@@ -24,6 +24,8 @@ using test::describe;
 using test::private_key;
 using test::public_key;
 using test::sign_raw;
+using test::with;
+using test::without;
 
 constexpr std::int64_t now = 1'700'000'000;
 constexpr const char* issuer = "https://issuer.example";
@@ -39,16 +41,6 @@ claims_policy policy() {
 json::object good_claims() {
   return json::object{{"iss", issuer},   {"sub", "alice"},  {"aud", "api"}, {"exp", now + 300},
                       {"nbf", now - 10}, {"iat", now - 10}, {"jti", "id-1"}};
-}
-
-json::object with(json::object o, std::string_view name, json::value v) {
-  o[name] = std::move(v);
-  return o;
-}
-
-json::object without(json::object o, std::string_view name) {
-  o.erase(name);
-  return o;
 }
 
 TEST(Claims, GoodClaimsPass) {

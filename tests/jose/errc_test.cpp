@@ -32,6 +32,8 @@ using test::private_key;
 using test::public_key;
 using test::roca_modulus_b64;
 using test::sign_raw;
+using test::with;
+using test::without;
 
 TEST(Errc, EveryValueHasADistinctNameAndMessage) {
   std::set<std::string> names, messages;
@@ -92,16 +94,6 @@ std::error_code json_err(std::string_view text) {
 
 std::error_code jwk_err(const json::object& o, jwk_parse_options opt = {}) {
   return error_of(jwk::parse(o, opt));
-}
-
-json::object with(json::object o, std::string_view name, json::value v) {
-  o[name] = std::move(v);
-  return o;
-}
-
-json::object without(json::object o, std::string_view name) {
-  o.erase(name);
-  return o;
 }
 
 verify_options options() {

@@ -34,19 +34,11 @@ namespace json = boost::json;
 using test::describe;
 using test::private_key;
 using test::public_key;
+using test::with;
+using test::without;
 
 json::object obj(std::string_view text) {
   return json::parse(text).as_object();
-}
-
-json::object with(json::object o, std::string_view name, json::value v) {
-  o[name] = std::move(v);
-  return o;
-}
-
-json::object without(json::object o, std::string_view name) {
-  o.erase(name);
-  return o;
 }
 
 std::string member_bytes(const json::object& o, std::string_view name) {

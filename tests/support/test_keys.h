@@ -129,4 +129,17 @@ inline std::string roca_modulus_b64() {
   return base64url_encode(bytes);
 }
 
+/// A copy of `o` with member `name` set to `v` (table-driven claim and header cases).
+inline boost::json::object with(boost::json::object o, std::string_view name,
+                                boost::json::value v) {
+  o[name] = std::move(v);
+  return o;
+}
+
+/// A copy of `o` without member `name`.
+inline boost::json::object without(boost::json::object o, std::string_view name) {
+  o.erase(name);
+  return o;
+}
+
 }  // namespace gatepass::test
