@@ -191,7 +191,7 @@ int run_verify(const verify_args& a) {
     std::cerr << "invalid token: " << v.error().message() << "\n";
     return 1;
   }
-  std::cout << json_pretty(v->claims) << "\n";
+  std::cout << json_pretty(v->claims()) << "\n";
   return 0;
 }
 

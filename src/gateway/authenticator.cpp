@@ -131,12 +131,9 @@ decision authenticator::decide(std::string_view token, const jose::key_set& keys
   }
   auto e = std::make_shared<verified_entry>();
   e->kid = v->kid;
-  const auto exp = v->claims.find("exp");
-  e->valid_until =
-      (exp->value().is_double() ? exp->value().get_double()
-                                : static_cast<double>(exp->value().to_number<std::int64_t>())) +
-      static_cast<double>(opt.claims.leeway);
-  e->headers = claim_headers(v->claims, v->scopes, cfg);
+  // exp is required by the gateway's policy, so always present here.
+  e->valid_until = v->exp.value_or(0) + static_cast<double>(opt.claims.leeway);
+  e->headers = claim_headers(v->claims(), v->scopes, cfg);
   e->scopes = std::move(v->scopes);
   d.token = e;
   if (built != nullptr) *built = e;

@@ -1,6 +1,7 @@
 #include "jose/claims.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "jose/errc.h"
@@ -15,59 +16,55 @@ constexpr double max_numeric_date = 253402300799.0;  // 9999-12-31T23:59:59Z
 
 enum class date_state { absent, ok, not_numeric, out_of_range };
 
-date_state numeric_date(const json::value* v, double& out) {
-  if (v == nullptr) return date_state::absent;
-  if (v->is_int64())
-    out = static_cast<double>(v->get_int64());
-  else if (v->is_uint64())
-    out = static_cast<double>(v->get_uint64());
-  else if (v->is_double())
-    out = v->get_double();
-  else
-    return date_state::not_numeric;
+date_state numeric_date(const scanned_member& v, double& out) {
+  if (v.type == scanned_member::kind::absent) return date_state::absent;
+  if (v.type != scanned_member::kind::number) return date_state::not_numeric;
+  out = v.number;
   if (!std::isfinite(out) || out < 0 || out > max_numeric_date) return date_state::out_of_range;
   return date_state::ok;
 }
 
-// The registered claims this file reads, found in one pass over the members instead of one
-// lookup per name (each a scan of the object when it is small, as a token's claims are).
-struct registered_claims {
-  const json::value* iss = nullptr;
-  const json::value* sub = nullptr;
-  const json::value* jti = nullptr;
-  const json::value* exp = nullptr;
-  const json::value* nbf = nullptr;
-  const json::value* iat = nullptr;
-  const json::value* aud = nullptr;
-  const json::value* scope = nullptr;
-  const json::value* scp = nullptr;
-};
+// Indexes into registered_claim_names.
+enum claim_index : std::size_t { iss, sub, jti, exp, nbf, iat, aud, scope, scp };
 
-registered_claims registered_of(const json::object& c) noexcept {
+using registered_claims = std::array<scanned_member, registered_claim_names.size()>;
+
+// A tree's member as json_scanner would have reported it; views point into the tree.
+scanned_member member_of(const json::value& v) {
+  scanned_member m;
+  using kind = scanned_member::kind;
+  if (const auto* s = v.if_string()) {
+    m.type = kind::string;
+    m.text = std::string_view(s->data(), s->size());
+  } else if (v.is_int64()) {
+    m.type = kind::number;
+    m.number = static_cast<double>(v.get_int64());
+  } else if (v.is_uint64()) {
+    m.type = kind::number;
+    m.number = static_cast<double>(v.get_uint64());
+  } else if (v.is_double()) {
+    m.type = kind::number;
+    m.number = v.get_double();
+  } else if (const auto* a = v.if_array()) {
+    m.type = kind::array;
+    for (const auto& e : *a) {
+      if (const auto* es = e.if_string())
+        m.items.emplace_back(es->data(), es->size());
+      else
+        m.strings_only = false;
+    }
+  } else {
+    m.type = kind::other;
+  }
+  return m;
+}
+
+registered_claims registered_of(const json::object& c) {
   registered_claims r;
   for (const auto& m : c) {
     const std::string_view k = m.key();
-    const json::value* v = &m.value();
-    if (k.size() == 3) {
-      if (k == "iss")
-        r.iss = v;
-      else if (k == "sub")
-        r.sub = v;
-      else if (k == "jti")
-        r.jti = v;
-      else if (k == "exp")
-        r.exp = v;
-      else if (k == "nbf")
-        r.nbf = v;
-      else if (k == "iat")
-        r.iat = v;
-      else if (k == "aud")
-        r.aud = v;
-      else if (k == "scp")
-        r.scp = v;
-    } else if (k == "scope") {
-      r.scope = v;
-    }
+    for (std::size_t i = 0; i < registered_claim_names.size(); ++i)
+      if (k == registered_claim_names[i]) r[i] = member_of(m.value());
   }
   return r;
 }
@@ -110,23 +107,24 @@ bool typ_matches(std::string_view actual, std::string_view expected) noexcept {
 
 namespace {
 
-std::error_code validate(const registered_claims& r, const claims_policy& p, std::int64_t now) {
+std::error_code validate(std::span<const scanned_member, registered_claim_names.size()> r,
+                         const claims_policy& p, std::int64_t now) {
+  using kind = scanned_member::kind;
   // iss
-  if (r.iss != nullptr && !r.iss->is_string()) return errc::iss_not_string;
+  if (r[iss].type != kind::absent && r[iss].type != kind::string) return errc::iss_not_string;
   if (p.issuer) {
-    if (r.iss == nullptr) return errc::iss_missing;
-    if (r.iss->get_string() != *p.issuer) return errc::iss_mismatch;
+    if (r[iss].type == kind::absent) return errc::iss_missing;
+    if (r[iss].text != *p.issuer) return errc::iss_mismatch;
   }
-  if (r.sub != nullptr && !r.sub->is_string()) return errc::sub_not_string;
-  if (r.sub != nullptr && r.sub->get_string().find('\0') != json::string::npos)
-    return errc::sub_invalid;
-  if (r.jti != nullptr && !r.jti->is_string()) return errc::jti_not_string;
+  if (r[sub].type != kind::absent && r[sub].type != kind::string) return errc::sub_not_string;
+  if (r[sub].text.find('\0') != std::string_view::npos) return errc::sub_invalid;
+  if (r[jti].type != kind::absent && r[jti].type != kind::string) return errc::jti_not_string;
 
   // time
   const double t = static_cast<double>(now);
   const double leeway = static_cast<double>(p.leeway);
-  double exp = 0, nbf = 0, iat = 0;
-  switch (numeric_date(r.exp, exp)) {
+  double exp_at = 0, nbf_at = 0, iat_at = 0;
+  switch (numeric_date(r[exp], exp_at)) {
     case date_state::absent:
       if (p.require_exp) return errc::exp_missing;
       break;
@@ -135,10 +133,10 @@ std::error_code validate(const registered_claims& r, const claims_policy& p, std
     case date_state::out_of_range:
       return errc::exp_out_of_range;
     case date_state::ok:
-      if (t >= exp + leeway) return errc::expired;
+      if (t >= exp_at + leeway) return errc::expired;
       break;
   }
-  switch (numeric_date(r.nbf, nbf)) {
+  switch (numeric_date(r[nbf], nbf_at)) {
     case date_state::absent:
       break;
     case date_state::not_numeric:
@@ -146,10 +144,10 @@ std::error_code validate(const registered_claims& r, const claims_policy& p, std
     case date_state::out_of_range:
       return errc::nbf_out_of_range;
     case date_state::ok:
-      if (t + leeway < nbf) return errc::not_yet_valid;
+      if (t + leeway < nbf_at) return errc::not_yet_valid;
       break;
   }
-  switch (numeric_date(r.iat, iat)) {
+  switch (numeric_date(r[iat], iat_at)) {
     case date_state::absent:
       break;
     case date_state::not_numeric:
@@ -157,49 +155,38 @@ std::error_code validate(const registered_claims& r, const claims_policy& p, std
     case date_state::out_of_range:
       return errc::iat_out_of_range;
     case date_state::ok:
-      if (iat > t + leeway) return errc::iat_in_future;
+      if (iat_at > t + leeway) return errc::iat_in_future;
       break;
   }
 
   // aud
-  if (r.aud != nullptr) {
-    if (const auto* arr = r.aud->if_array()) {
-      for (const auto& e : *arr)
-        if (!e.is_string()) return errc::aud_invalid;
-    } else if (!r.aud->is_string()) {
-      return errc::aud_invalid;
-    }
-  }
+  const scanned_member& a = r[aud];
+  if (a.type == kind::array ? !a.strings_only : a.type != kind::absent && a.type != kind::string)
+    return errc::aud_invalid;
   if (!p.audiences.empty()) {
-    if (r.aud == nullptr) return errc::aud_missing;
-    auto allowed = [&](const json::string& s) {
-      return std::any_of(p.audiences.begin(), p.audiences.end(),
-                         [&](const std::string& a) { return s == a; });
+    if (a.type == kind::absent) return errc::aud_missing;
+    auto allowed = [&](std::string_view s) {
+      return std::find(p.audiences.begin(), p.audiences.end(), s) != p.audiences.end();
     };
-    bool match = false;
-    if (const auto* s = r.aud->if_string()) {
-      match = allowed(*s);
-    } else {
-      for (const auto& e : r.aud->get_array()) match = match || allowed(e.get_string());
-    }
+    const bool match = a.type == kind::string ? allowed(a.text)
+                                              : std::any_of(a.items.begin(), a.items.end(), allowed);
     if (!match) return errc::aud_mismatch;
   }
   return {};
 }
 
-result<std::vector<std::string>> scopes(const registered_claims& r) {
+result<std::vector<std::string>> scopes(
+    std::span<const scanned_member, registered_claim_names.size()> r) {
+  using kind = scanned_member::kind;
   std::vector<std::string> out;
-  if (r.scope != nullptr || r.scp != nullptr) out.reserve(8);  // one allocation for most tokens
-  for (const json::value* v : {r.scope, r.scp}) {
-    if (v == nullptr) continue;
-    if (const auto* s = v->if_string()) {
-      split_into(*s, out);
-    } else if (const auto* arr = v->if_array()) {
-      for (const auto& e : *arr) {
-        const auto* es = e.if_string();
-        if (es == nullptr) return errc::scope_invalid;
-        split_into(*es, out);
-      }
+  if (r[scope].type != kind::absent || r[scp].type != kind::absent)
+    out.reserve(8);  // one allocation for most tokens
+  for (const scanned_member* v : {&r[scope], &r[scp]}) {
+    if (v->type == kind::absent) continue;
+    if (v->type == kind::string) {
+      split_into(v->text, out);
+    } else if (v->type == kind::array && v->strings_only) {
+      for (const auto s : v->items) split_into(s, out);
     } else {
       return errc::scope_invalid;
     }
@@ -223,8 +210,14 @@ result<std::vector<std::string>> validate_claims_and_scopes(const json::object& 
                                                             const claims_policy& p,
                                                             std::int64_t now) {
   const registered_claims r = registered_of(c);
-  if (auto ec = validate(r, p, now)) return ec;
-  return scopes(r);
+  return validate_claims_and_scopes(r, p, now);
+}
+
+result<std::vector<std::string>> validate_claims_and_scopes(
+    std::span<const scanned_member, registered_claim_names.size()> claims,
+    const claims_policy& p, std::int64_t now) {
+  if (auto ec = validate(claims, p, now)) return ec;
+  return scopes(claims);
 }
 
 }  // namespace gatepass::jose

@@ -2,15 +2,18 @@
 // exp required, nbf/iat with bounded leeway, optional typ; scopes exposed as a set.
 #pragma once
 
+#include <array>
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
 
 #include "common/result.h"
+#include "jose/json.h"
 
 namespace gatepass::jose {
 
@@ -21,6 +24,11 @@ struct claims_policy {
   bool require_exp = true;
   std::optional<std::string> typ;  // e.g. "at+jwt"; compared as a media type
 };
+
+/// The claims the policy reads, in the order validate_claims_and_scopes expects them from
+/// json_scanner.
+inline constexpr std::array<std::string_view, 9> registered_claim_names{
+    "iss", "sub", "jti", "exp", "nbf", "iat", "aud", "scope", "scp"};
 
 /// Checks the registered claims against `policy` at wall-clock time `now` (seconds).
 std::error_code validate_claims(const boost::json::object& claims, const claims_policy& policy,
@@ -37,5 +45,11 @@ result<std::vector<std::string>> scopes_of(const boost::json::object& claims);
 result<std::vector<std::string>> validate_claims_and_scopes(const boost::json::object& claims,
                                                             const claims_policy& policy,
                                                             std::int64_t now);
+
+/// The same over the members json_scanner found for registered_claim_names: the verifier's
+/// path, which never builds the claims tree.
+result<std::vector<std::string>> validate_claims_and_scopes(
+    std::span<const scanned_member, registered_claim_names.size()> claims,
+    const claims_policy& policy, std::int64_t now);
 
 }  // namespace gatepass::jose

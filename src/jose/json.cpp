@@ -1,8 +1,9 @@
 #include "jose/json.h"
 
 #include <boost/json/basic_parser_impl.hpp>
-#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/value_stack.hpp>
+#include <algorithm>
+#include <functional>
 #include <memory>
 
 #include "jose/errc.h"
@@ -182,42 +183,198 @@ result<json::object> parse_json_object(std::string_view text, const json_limits&
   return std::move(*obj);
 }
 
+// Equality for the short member names of a token, inline: a library memcmp per comparison
+// costs more than the comparison.
 namespace {
-
-// The arena behind make_token_storage: the first block lives inside the object, so the
-// shared resource, its bookkeeping and the first kilobytes of tree are one allocation, and
-// most allocations are a pointer bump here. A token's trees take a few hundred octets to a
-// couple of kilobytes; bigger ones spill into blocks from the default heap, released with the
-// arena.
-class token_arena final : public json::memory_resource {
- public:
-  // User-provided, so make_shared_resource's value-initialisation leaves first_ unwritten.
-  token_arena() noexcept {}
-
- private:
-  void* do_allocate(std::size_t n, std::size_t align) override {
-    void* p = first_ + used_;
-    std::size_t space = sizeof first_ - used_;
-    if (std::align(align, n, p, space) != nullptr) {
-      used_ = sizeof first_ - space + n;
-      return p;
-    }
-    return more_.allocate(n, align);
-  }
-  void do_deallocate(void*, std::size_t, std::size_t) override {}
-  bool do_is_equal(const json::memory_resource& other) const noexcept override {
-    return this == &other;
-  }
-
-  alignas(std::max_align_t) unsigned char first_[2048];
-  std::size_t used_ = 0;
-  json::monotonic_resource more_;
-};
-
+bool same_name(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return false;
+  return true;
+}
 }  // namespace
 
-json::storage_ptr make_token_storage() {
-  return json::make_shared_resource<token_arena>();
+// The SAX side of json_scanner: the same events tree_builder gets, but instead of a tree it
+// keeps the member names of the open objects (checked for duplicates when each object closes)
+// and the values of the requested top-level members.
+struct json_scanner::handler {
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+
+  json_scanner& s;
+  std::string_view text;
+  std::span<const std::string_view> names;
+  std::span<scanned_member> out;
+  std::size_t depth = 0;
+  bool top_is_object = false;
+  bool duplicate = false;
+  scanned_member* member = nullptr;  // the requested top-level member whose value comes next
+  scanned_member* array = nullptr;   // the requested member whose array is open at depth 2
+
+  handler(json_scanner& sc, std::string_view t, std::span<const std::string_view> n,
+               std::span<scanned_member> o)
+      : s(sc), text(t), names(n), out(o) {}
+
+  // A view that stays valid: into the text when the parser handed out the text's own bytes
+  // (an unescaped string), otherwise a copy owned by the scanner.
+  std::string_view keep(json::string_view v) {
+    const std::string_view sv(v.data(), v.size());
+    if (s.part_.empty()) {
+      const std::less_equal<const char*> le;
+      if (le(text.data(), sv.data()) && le(sv.data() + sv.size(), text.data() + text.size()))
+        return sv;
+      return s.owned_.emplace_back(sv);
+    }
+    s.part_.append(sv);
+    std::string_view kept = s.owned_.emplace_back(std::move(s.part_));
+    s.part_.clear();
+    return kept;
+  }
+
+  // A scalar value: where it lands, if anywhere.
+  scanned_member* scalar_target() {
+    if (depth == 1) {
+      auto* m = member;
+      member = nullptr;
+      return m;
+    }
+    return nullptr;
+  }
+  void container_begin(bool is_object) {
+    if (depth == 0) {
+      top_is_object = is_object;
+    } else if (depth == 1) {
+      if (member != nullptr) {
+        member->type = is_object ? scanned_member::kind::other : scanned_member::kind::array;
+        if (!is_object) array = member;
+      }
+      member = nullptr;
+    } else if (depth == 2 && array != nullptr) {
+      array->strings_only = false;
+    }
+    ++depth;
+  }
+  void container_end() {
+    if (--depth == 1) array = nullptr;
+  }
+  void non_string_scalar(scanned_member::kind k, double number = 0) {
+    if (auto* m = scalar_target()) {
+      m->type = k;
+      m->number = number;
+    } else if (depth == 2 && array != nullptr) {
+      array->strings_only = false;
+    }
+  }
+
+  bool on_document_begin(json::error_code&) { return true; }
+  bool on_document_end(json::error_code&) { return true; }
+  bool on_object_begin(json::error_code&) {
+    container_begin(true);
+    return true;
+  }
+  bool on_object_end(std::size_t n, json::error_code&) {
+    // This object's member names are the last n: pairwise for a small object, sorted for a big
+    // one, so a text packed with names costs n log n, not n squared.
+    auto& k = s.keys_;
+    const auto first = k.end() - static_cast<std::ptrdiff_t>(n);
+    if (n <= 16) {
+      for (auto i = first; i != k.end() && !duplicate; ++i)
+        for (auto j = i + 1; j != k.end() && !duplicate; ++j) duplicate = same_name(*i, *j);
+    } else if (!duplicate) {
+      std::sort(first, k.end());
+      duplicate = std::adjacent_find(first, k.end()) != k.end();
+    }
+    k.erase(first, k.end());
+    container_end();
+    return true;
+  }
+  bool on_array_begin(json::error_code&) {
+    container_begin(false);
+    return true;
+  }
+  bool on_array_end(std::size_t, json::error_code&) {
+    container_end();
+    return true;
+  }
+  bool on_key_part(json::string_view p, std::size_t, json::error_code&) {
+    s.part_.append(p.data(), p.size());
+    return true;
+  }
+  bool on_key(json::string_view p, std::size_t, json::error_code&) {
+    const std::string_view key = keep(p);
+    s.keys_.push_back(key);
+    if (depth == 1) {
+      member = nullptr;
+      for (std::size_t i = 0; i < names.size(); ++i)
+        if (same_name(names[i], key)) member = &out[i];
+    }
+    return true;
+  }
+  bool on_string_part(json::string_view p, std::size_t, json::error_code&) {
+    s.part_.append(p.data(), p.size());
+    return true;
+  }
+  bool on_string(json::string_view p, std::size_t, json::error_code&) {
+    if (auto* m = scalar_target()) {
+      m->type = scanned_member::kind::string;
+      m->text = keep(p);
+    } else if (depth == 2 && array != nullptr) {
+      array->items.push_back(keep(p));
+    } else {
+      s.part_.clear();
+    }
+    return true;
+  }
+  bool on_number_part(json::string_view, json::error_code&) { return true; }
+  bool on_int64(std::int64_t i, json::string_view, json::error_code&) {
+    non_string_scalar(scanned_member::kind::number, static_cast<double>(i));
+    return true;
+  }
+  bool on_uint64(std::uint64_t u, json::string_view, json::error_code&) {
+    non_string_scalar(scanned_member::kind::number, static_cast<double>(u));
+    return true;
+  }
+  bool on_double(double d, json::string_view, json::error_code&) {
+    non_string_scalar(scanned_member::kind::number, d);
+    return true;
+  }
+  bool on_bool(bool, json::error_code&) {
+    non_string_scalar(scanned_member::kind::other);
+    return true;
+  }
+  bool on_null(json::error_code&) {
+    non_string_scalar(scanned_member::kind::other);
+    return true;
+  }
+  bool on_comment_part(json::string_view, json::error_code&) { return true; }
+  bool on_comment(json::string_view, json::error_code&) { return true; }
+};
+
+std::error_code json_scanner::scan(std::string_view text, const json_limits& limits,
+                                   std::span<const std::string_view> names,
+                                   std::span<scanned_member> out) {
+  keys_.clear();
+  owned_.clear();
+  part_.clear();
+  for (auto& m : out) {  // reset, keeping the items' capacity for the next token
+    m.type = scanned_member::kind::absent;
+    m.text = {};
+    m.number = 0;
+    m.strings_only = true;
+    m.items.clear();
+  }
+  json::parse_options opt;
+  opt.max_depth = limits.max_depth;
+  json::basic_parser<handler> parser(opt, *this, text, names, out);
+  json::error_code ec;
+  const std::size_t n = parser.write_some(false, text.data(), text.size(), ec);
+  if (!ec && n < text.size()) ec = json::error::extra_data;
+  if (ec) return valid_utf8(text) ? map_error(ec, text) : errc::json_invalid_utf8;
+  if (!parser.handler().top_is_object) return errc::json_not_object;
+  if (parser.handler().duplicate) return errc::json_duplicate_member;
+  return {};
 }
 
 }  // namespace gatepass::jose

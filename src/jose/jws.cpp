@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
 #include <boost/json/serializer.hpp>
 
 #include "common/base64url.h"
@@ -45,57 +46,42 @@ std::error_code check_crit(const json::object& h) {
   return errc::crit_unsupported;
 }
 
-// One pass over the header's members, then the checks in their fixed order.
-std::error_code check_header(compact_jws_view& j) {
-  const json::object& h = j.header;
-  const json::value* alg_v = nullptr;
-  const json::value* kid_v = nullptr;
-  const json::value* typ_v = nullptr;
-  const json::value* cty_v = nullptr;
-  bool crit = false, b64 = false, header_key = false;
-  for (const auto& m : h) {
-    const std::string_view k = m.key();
-    if (k == "alg")
-      alg_v = &m.value();
-    else if (k == "kid")
-      kid_v = &m.value();
-    else if (k == "typ")
-      typ_v = &m.value();
-    else if (k == "cty")
-      cty_v = &m.value();
-    else if (k == "crit")
-      crit = true;
-    else if (k == "b64")
-      b64 = true;
-    else if (k == "jwk" || k == "jku" || k == "x5u" || k == "x5c")
-      header_key = true;
-  }
-  if (alg_v == nullptr) return errc::alg_missing;
-  const auto* as = alg_v->if_string();
-  if (as == nullptr) return errc::alg_not_string;
-  if (iequals(*as, "none")) return errc::alg_none;
-  auto parsed = alg_from_string(*as);
+// The header members check_header reads, found by the scanner in one pass.
+constexpr std::array<std::string_view, 10> header_names{"alg", "kid", "typ", "cty", "crit",
+                                                        "b64", "jwk", "jku", "x5u", "x5c"};
+enum header_index : std::size_t { h_alg, h_kid, h_typ, h_cty, h_crit, h_b64, h_jwk, h_jku, h_x5u,
+                                  h_x5c };
+
+// The checks in their fixed order over the scanned members.
+std::error_code check_header(compact_jws_view& j,
+                             std::span<const scanned_member, header_names.size()> h) {
+  using kind = scanned_member::kind;
+  if (h[h_alg].type == kind::absent) return errc::alg_missing;
+  if (h[h_alg].type != kind::string) return errc::alg_not_string;
+  if (iequals(h[h_alg].text, "none")) return errc::alg_none;
+  auto parsed = alg_from_string(h[h_alg].text);
   if (!parsed) return errc::alg_unsupported;
   j.algorithm = *parsed;
-  if (kid_v != nullptr) {
-    const auto* ks = kid_v->if_string();
-    if (ks == nullptr) return errc::kid_not_string;
-    j.kid = std::string_view(ks->data(), ks->size());
+  if (h[h_kid].type != kind::absent) {
+    if (h[h_kid].type != kind::string) return errc::kid_not_string;
+    j.kid = h[h_kid].text;
   }
   // Keys named or carried by the token are never used and never fetched (RFC 8725 §3.10).
-  if (header_key) return errc::header_key_forbidden;
-  if (crit)
-    if (auto ec = check_crit(h)) return ec;
-  if (b64) return errc::b64_unsupported;
-  if (cty_v != nullptr) {
-    const auto* cs = cty_v->if_string();
-    if (cs != nullptr && (iequals(*cs, "JWT") || iequals(*cs, "application/jwt")))
-      return errc::nested_jwt;
+  for (const auto i : {h_jwk, h_jku, h_x5u, h_x5c})
+    if (h[i].type != kind::absent) return errc::header_key_forbidden;
+  if (h[h_crit].type != kind::absent) {
+    // Rare: crit's names are checked against the whole header, so build it.
+    auto tree = parse_json_object(j.header_json, json_limits{j.header_json.size() + 1});
+    if (!tree) return errc::header_bad_json;
+    if (auto ec = check_crit(*tree)) return ec;
   }
-  if (typ_v != nullptr) {
-    const auto* ts = typ_v->if_string();
-    if (ts == nullptr) return errc::typ_not_string;
-    j.typ = std::string_view(ts->data(), ts->size());
+  if (h[h_b64].type != kind::absent) return errc::b64_unsupported;
+  if (h[h_cty].type == kind::string &&
+      (iequals(h[h_cty].text, "JWT") || iequals(h[h_cty].text, "application/jwt")))
+    return errc::nested_jwt;
+  if (h[h_typ].type != kind::absent) {
+    if (h[h_typ].type != kind::string) return errc::typ_not_string;
+    j.typ = h[h_typ].text;
   }
   return {};
 }
@@ -103,7 +89,7 @@ std::error_code check_header(compact_jws_view& j) {
 }  // namespace
 
 result<compact_jws_view> parse_compact(std::string_view token, const jws_limits& limits,
-                                       json::storage_ptr sp, std::string& payload_buf,
+                                       json_scanner& header_scanner, std::string& text_buf,
                                        std::string& signature_buf) {
   if (token.empty()) return errc::token_empty;
   if (token.size() > limits.max_token_size) return errc::token_too_large;
@@ -117,43 +103,48 @@ result<compact_jws_view> parse_compact(std::string_view token, const jws_limits&
   const auto sig_b64 = token.substr(d2 + 1);
   if (header_b64.empty()) return errc::token_malformed;
 
-  // The header's JSON text is only needed while it parses: decoded on the stack when it fits.
-  char header_stack[512];
-  std::string header_heap;
-  char* header_json = header_stack;
+  // Header and payload JSON side by side in one buffer: one allocation for both texts.
   const std::size_t header_len = base64url_decoded_size(header_b64.size());
-  if (header_len > sizeof header_stack) {
-    header_heap.resize(header_len);
-    header_json = header_heap.data();
-  }
+  const std::size_t payload_len = base64url_decoded_size(payload_b64.size());
+  text_buf.resize(header_len + payload_len);
+  char* const header_json = text_buf.data();
   if (!base64url_decode(header_b64, header_json)) return errc::header_bad_base64;
-  auto header =
-      parse_json_object(std::string_view(header_json, header_len), limits.json, std::move(sp));
-  if (!header) {
-    const auto e = header.error();
+  std::array<scanned_member, header_names.size()> members;
+  if (const auto e = header_scanner.scan(std::string_view(header_json, header_len), limits.json,
+                                         header_names, members))
     return e == errc::json_syntax || e == errc::json_not_object ? errc::header_bad_json : e;
-  }
-  if (!base64url_decode(payload_b64, payload_buf)) return errc::payload_bad_base64;
+  if (!base64url_decode(payload_b64, header_json + header_len)) return errc::payload_bad_base64;
   if (!base64url_decode(sig_b64, signature_buf)) return errc::signature_bad_base64;
-  // Moved, not assigned: the tree keeps its storage, and kid/typ views stay valid.
-  compact_jws_view j{token.substr(0, d2), payload_b64, std::move(*header), payload_buf,
-                     signature_buf,       alg::rs256,  std::nullopt,       std::nullopt};
-  if (auto ec = check_header(j)) return ec;
+  compact_jws_view j{token.substr(0, d2),
+                     payload_b64,
+                     std::string_view(header_json, header_len),
+                     std::string_view(header_json + header_len, payload_len),
+                     signature_buf,
+                     alg::rs256,
+                     std::nullopt,
+                     std::nullopt};
+  if (auto ec = check_header(j, members)) return ec;
   return j;
 }
 
 result<compact_jws> parse_compact(std::string_view token, const jws_limits& limits) {
-  std::string payload, signature;
-  auto v = parse_compact(token, limits, {}, payload, signature);
+  std::string text, signature;
+  json_scanner scanner;
+  auto v = parse_compact(token, limits, scanner, text, signature);
   if (!v) return v.error();
-  return compact_jws{v->signing_input,
-                     v->payload_b64,
-                     std::move(v->header),
-                     std::move(payload),
-                     std::move(signature),
-                     v->algorithm,
-                     v->kid,
-                     v->typ};
+  // The header text passed the same checks, so it parses; kid and typ then point into the tree.
+  auto header = parse_json_object(v->header_json, json_limits{v->header_json.size() + 1});
+  if (!header) return errc::header_bad_json;
+  compact_jws out{v->signing_input, v->payload_b64,  std::move(*header), std::string(v->payload),
+                  std::move(signature), v->algorithm, std::nullopt,       std::nullopt};
+  auto view_of = [&](std::string_view name) -> std::optional<std::string_view> {
+    const auto* s = out.header.if_contains(name);
+    if (s == nullptr || !s->is_string()) return std::nullopt;
+    return std::string_view(s->get_string().data(), s->get_string().size());
+  };
+  if (v->kid) out.kid = view_of("kid");
+  if (v->typ) out.typ = view_of("typ");
+  return out;
 }
 
 namespace {

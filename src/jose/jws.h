@@ -32,13 +32,13 @@ struct compact_jws {
   std::optional<std::string_view> typ;  // points into `header`
 };
 
-/// A parsed token whose decoded payload and signature live in buffers the caller owns.
-/// Views point into the token text, the header and those buffers.
+/// A parsed token whose decoded header, payload and signature live in buffers the caller owns.
+/// Views point into the token text, those buffers and the header scanner.
 struct compact_jws_view {
   std::string_view signing_input;
   std::string_view payload_b64;
-  boost::json::object header;
-  std::string_view payload;
+  std::string_view header_json;  // decoded
+  std::string_view payload;      // decoded
   std::string_view signature;
   alg algorithm = alg::rs256;
   std::optional<std::string_view> kid;
@@ -49,11 +49,12 @@ struct compact_jws_view {
 /// Does not verify the signature.
 result<compact_jws> parse_compact(std::string_view token, const jws_limits& limits = {});
 
-/// The same checks in the same order, for the verifier's hot path: the header tree is
-/// allocated from `sp`, and the payload and signature are decoded into `payload_buf` and
-/// `signature_buf`, which the caller reuses from token to token.
+/// The same checks in the same order, for the verifier's hot path: no header tree is built
+/// (`header_scanner` reads the members it checks), the header and payload JSON are decoded one
+/// after the other into `text_buf` (which the verified token keeps), and the signature into
+/// `signature_buf`; the caller reuses the scanner and `signature_buf` from token to token.
 result<compact_jws_view> parse_compact(std::string_view token, const jws_limits& limits,
-                                       boost::json::storage_ptr sp, std::string& payload_buf,
+                                       json_scanner& header_scanner, std::string& text_buf,
                                        std::string& signature_buf);
 
 /// Picks the key by kid and checks the signature with the key's pinned algorithm.

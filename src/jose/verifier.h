@@ -6,6 +6,7 @@
 #include <boost/json/object.hpp>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,14 +24,32 @@ struct verify_options {
   std::vector<alg> algorithms;  // allow-list; empty = whatever the key pins
 };
 
-/// header and claims share one arena per token (make_token_storage), freed with the last of
-/// them; it never reuses memory, so a long-lived, heavily edited copy belongs in its own storage.
+/// What a successful verification yields. The header and claims are kept as the JSON text the
+/// token carried (checked as strictly as parse_json_object checks, so it always parses); the
+/// verifier itself reads the registered claims without building a tree, and header() and
+/// claims() build one on each call for whoever wants the rest.
 struct verified_token {
-  boost::json::object header;
-  boost::json::object claims;
   alg algorithm = alg::rs256;
   std::string kid;
   std::vector<std::string> scopes;  // sorted, unique
+  std::optional<double> exp;        // NumericDate; absent only when the policy allows it
+
+  verified_token() = default;
+  verified_token(std::string json_text, std::size_t header_size)
+      : json_text_(std::move(json_text)), header_size_(header_size) {}
+
+  std::string_view header_json() const noexcept {
+    return std::string_view(json_text_).substr(0, header_size_);
+  }
+  std::string_view claims_json() const noexcept {
+    return std::string_view(json_text_).substr(header_size_);
+  }
+  boost::json::object header() const;
+  boost::json::object claims() const;
+
+ private:
+  std::string json_text_;  // the header's JSON text, then the claims'
+  std::size_t header_size_ = 0;
 };
 
 class verifier {

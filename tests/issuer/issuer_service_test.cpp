@@ -155,9 +155,9 @@ TEST(IssuerService, ClientCredentialsTokenVerifiesAgainstTheServedJwks) {
     auto v =
         jose::verify_jwt(std::string(body.at("access_token").as_string()), *jwks, opt, now + 5);
     ASSERT_TRUE(v.has_value()) << v.error().message();
-    EXPECT_EQ(v->claims.at("client_id").as_string(), "svc-a");
-    EXPECT_EQ(v->claims.at("sub").as_string(), "svc-a");
-    EXPECT_TRUE(v->claims.contains("jti"));
+    EXPECT_EQ(v->claims().at("client_id").as_string(), "svc-a");
+    EXPECT_EQ(v->claims().at("sub").as_string(), "svc-a");
+    EXPECT_TRUE(v->claims().contains("jti"));
     const std::vector<std::string> expected =
         use_basic ? std::vector<std::string>{"USER"} : std::vector<std::string>{"ADMIN", "USER"};
     EXPECT_EQ(v->scopes, expected);

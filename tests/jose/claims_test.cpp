@@ -316,8 +316,8 @@ TEST(Verifier, AcceptsAGoodToken) {
     ASSERT_TRUE(r) << describe(r.error());
     EXPECT_EQ(r->algorithm, a);
     EXPECT_EQ(r->kid, private_key(a).kid());
-    EXPECT_EQ(r->claims.at("sub").as_string(), "alice");
-    EXPECT_EQ(r->header.at("typ").as_string(), "at+jwt");
+    EXPECT_EQ(r->claims().at("sub").as_string(), "alice");
+    EXPECT_EQ(r->header().at("typ").as_string(), "at+jwt");
     EXPECT_EQ(r->scopes, (std::vector<std::string>{"read", "write"}));
   }
   // the verifier object is the same function
