@@ -168,8 +168,9 @@ std::error_code validate(std::span<const scanned_member, registered_claim_names.
     auto allowed = [&](std::string_view s) {
       return std::find(p.audiences.begin(), p.audiences.end(), s) != p.audiences.end();
     };
-    const bool match = a.type == kind::string ? allowed(a.text)
-                                              : std::any_of(a.items.begin(), a.items.end(), allowed);
+    const bool match = a.type == kind::string
+                           ? allowed(a.text)
+                           : std::any_of(a.items.begin(), a.items.end(), allowed);
     if (!match) return errc::aud_mismatch;
   }
   return {};
@@ -214,8 +215,8 @@ result<std::vector<std::string>> validate_claims_and_scopes(const json::object& 
 }
 
 result<std::vector<std::string>> validate_claims_and_scopes(
-    std::span<const scanned_member, registered_claim_names.size()> claims,
-    const claims_policy& p, std::int64_t now) {
+    std::span<const scanned_member, registered_claim_names.size()> claims, const claims_policy& p,
+    std::int64_t now) {
   if (auto ec = validate(claims, p, now)) return ec;
   return scopes(claims);
 }

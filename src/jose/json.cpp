@@ -1,8 +1,8 @@
 #include "jose/json.h"
 
+#include <algorithm>
 #include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/value_stack.hpp>
-#include <algorithm>
 #include <functional>
 #include <memory>
 
@@ -214,7 +214,7 @@ struct json_scanner::handler {
   scanned_member* array = nullptr;   // the requested member whose array is open at depth 2
 
   handler(json_scanner& sc, std::string_view t, std::span<const std::string_view> n,
-               std::span<scanned_member> o)
+          std::span<scanned_member> o)
       : s(sc), text(t), names(n), out(o) {}
 
   // A view that stays valid: into the text when the parser handed out the text's own bytes

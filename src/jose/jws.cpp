@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <span>
 #include <boost/json/serializer.hpp>
+#include <span>
 
 #include "common/base64url.h"
 #include "jose/errc.h"
@@ -49,8 +49,18 @@ std::error_code check_crit(const json::object& h) {
 // The header members check_header reads, found by the scanner in one pass.
 constexpr std::array<std::string_view, 10> header_names{"alg", "kid", "typ", "cty", "crit",
                                                         "b64", "jwk", "jku", "x5u", "x5c"};
-enum header_index : std::size_t { h_alg, h_kid, h_typ, h_cty, h_crit, h_b64, h_jwk, h_jku, h_x5u,
-                                  h_x5c };
+enum header_index : std::size_t {
+  h_alg,
+  h_kid,
+  h_typ,
+  h_cty,
+  h_crit,
+  h_b64,
+  h_jwk,
+  h_jku,
+  h_x5u,
+  h_x5c
+};
 
 // The checks in their fixed order over the scanned members.
 std::error_code check_header(compact_jws_view& j,
@@ -135,8 +145,8 @@ result<compact_jws> parse_compact(std::string_view token, const jws_limits& limi
   // The header text passed the same checks, so it parses; kid and typ then point into the tree.
   auto header = parse_json_object(v->header_json, json_limits{v->header_json.size() + 1});
   if (!header) return errc::header_bad_json;
-  compact_jws out{v->signing_input, v->payload_b64,  std::move(*header), std::string(v->payload),
-                  std::move(signature), v->algorithm, std::nullopt,       std::nullopt};
+  compact_jws out{v->signing_input,     v->payload_b64, std::move(*header), std::string(v->payload),
+                  std::move(signature), v->algorithm,   std::nullopt,       std::nullopt};
   auto view_of = [&](std::string_view name) -> std::optional<std::string_view> {
     const auto* s = out.header.if_contains(name);
     if (s == nullptr || !s->is_string()) return std::nullopt;

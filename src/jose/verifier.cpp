@@ -35,8 +35,7 @@ result<verified_token> verify_with(std::string_view token, const key_set& keys,
     return errc::alg_not_allowed;
   if (opt.claims.typ && !(jws->typ && typ_matches(*jws->typ, *opt.claims.typ)))
     return errc::typ_mismatch;
-  if (auto e = buf.scanner.scan(jws->payload, opt.limits.json, registered_claim_names,
-                                buf.claims))
+  if (auto e = buf.scanner.scan(jws->payload, opt.limits.json, registered_claim_names, buf.claims))
     return e == errc::json_syntax || e == errc::json_not_object ? errc::payload_bad_json : e;
   auto key = verify_signature(*jws, keys);
   if (!key) return key.error();

@@ -6,6 +6,7 @@
 //    claims;
 //  - a shared secret (RFC 7520 §3.5, kid hs-1) for the HMAC path.
 // Nothing may crash, leak or trip a sanitizer; every outcome (accept or any errc) is fine.
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +19,8 @@
 #include <vector>
 
 #include "common/base64url.h"
+#include "jose/claims.h"
+#include "jose/json.h"
 #include "jose/jws.h"
 #include "jose/key_set.h"
 #include "jose/verifier.h"
@@ -77,6 +80,23 @@ fixture* make_fixture() {
   return f;
 }
 
+// The verifier reads claims with json_scanner; the tree parser and the tree-based checks are the
+// reference: the same text must get the same error, and the same claims the same outcome.
+void scan_agrees_with_tree(std::string_view text, const jose::verify_options& opt) {
+  thread_local jose::json_scanner scanner;
+  std::array<jose::scanned_member, jose::registered_claim_names.size()> members;
+  const auto scanned = scanner.scan(text, {}, jose::registered_claim_names, members);
+  const auto tree = jose::parse_json_object(text);
+  if (scanned != (tree ? std::error_code() : tree.error())) std::abort();
+  if (!tree) return;
+  for (const std::int64_t now : {std::int64_t{0}, std::int64_t{1700000000}}) {
+    const auto a = jose::validate_claims_and_scopes(members, opt.claims, now);
+    const auto b = jose::validate_claims_and_scopes(*tree, opt.claims, now);
+    if (a.has_value() != b.has_value()) std::abort();
+    if (a ? *a != *b : a.error() != b.error()) std::abort();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -94,7 +114,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     volatile unsigned sink = sum;
     (void)sink;
     (void)jose::verify_signature(*jws, f->public_keys);
+    scan_agrees_with_tree(jws->payload, f->strict);
   }
+  // The raw input as a claims text too, so the fuzzer explores JSON directly.
+  scan_agrees_with_tree(token, f->strict);
   for (const auto now : {f->vectors_now, f->wall_now}) {
     (void)jose::verify_jwt(token, f->public_keys, f->strict, now);
   }

@@ -144,12 +144,100 @@ TEST(Json, RejectsTable) {
       {"top_number", "1", errc::json_not_object},
       {"top_true", "true", errc::json_not_object},
   };
+  json_scanner scanner;
   for (const auto& c : cases) {
     auto r = parse_json_object(c.input);
     ASSERT_FALSE(r) << c.name << " was accepted";
     EXPECT_EQ(r.error(), make_error_code(c.expected))
         << c.name << ": got " << describe(r.error()) << ", want " << errc_name(c.expected);
+    // the verifier's scan rejects the same text with the same error
+    const auto ec = scanner.scan(c.input, {}, {}, {});
+    EXPECT_EQ(ec, make_error_code(c.expected))
+        << c.name << " (scan): got " << describe(ec) << ", want " << errc_name(c.expected);
   }
+}
+
+// ---- json_scanner: the tree parser's checks without the tree ----------------------------------
+
+TEST(JsonScanner, AcceptsWhatTheTreeParserAccepts) {
+  json_scanner scanner;
+  const std::string accepted[] = {
+      R"({"alg":"RS256","n":1,"a":[1,{"b":null}],"u":"\u00e9\ud83d\ude00"})",
+      R"({"a":{"a":1},"b":[{"a":1},{"a":2}]})",
+      R"({"a":"\ud800\udc00","b":"\\ud800","\ud83d\ude00":1})",
+      "{}",
+      nested(16),
+      nested_arrays(16),
+  };
+  for (const auto& text : accepted) {
+    ASSERT_TRUE(parse_json_object(text)) << text;
+    EXPECT_FALSE(scanner.scan(text, {}, {}, {})) << text;
+  }
+  json_limits tight;
+  tight.max_depth = 2;
+  EXPECT_FALSE(scanner.scan(R"({"a":{}})", tight, {}, {}));
+  EXPECT_EQ(scanner.scan(R"({"a":{"b":{}}})", tight, {}, {}), errc::json_too_deep);
+}
+
+TEST(JsonScanner, DuplicatesInBigObjectsAndThroughEscapes) {
+  json_scanner scanner;
+  std::string big = "{";
+  for (int i = 0; i < 40; ++i) big += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  EXPECT_FALSE(scanner.scan(big + "\"last\":0}", {}, {}, {})) << "40 distinct names";
+  EXPECT_EQ(scanner.scan(big + "\"k17\":0}", {}, {}, {}), errc::json_duplicate_member);
+  EXPECT_EQ(scanner.scan(big + "\"\\u006b17\":0}", {}, {}, {}), errc::json_duplicate_member);
+  EXPECT_EQ(scanner.scan(R"({"x":{"ab":1,"a\u0062":2}})", {}, {}, {}), errc::json_duplicate_member);
+  // a syntax error later in the text still wins over a duplicate, as in the tree parser
+  EXPECT_EQ(scanner.scan(R"({"a":1,"a":2,})", {}, {}, {}), errc::json_syntax);
+  EXPECT_EQ(parse_json_object(R"({"a":1,"a":2,})").error(), errc::json_syntax);
+}
+
+TEST(JsonScanner, ReportsTheRequestedTopLevelMembers) {
+  using kind = scanned_member::kind;
+  json_scanner scanner;
+  constexpr std::string_view names[] = {"s", "n", "d", "u", "arr", "mixed", "obj", "t", "absent"};
+  scanned_member out[std::size(names)];
+  // escaped values and names, a big unsigned, members with the same names nested deeper
+  const std::string text =
+      R"({"\u0073":"a\/b\u00e9","n":-5,"d":1.5e3,"u":18446744073709551615,)"
+      R"("arr":["x","y\n"],"mixed":["x",1,["y"],{"z":"w"}],"obj":{"s":"inner","n":1},)"
+      R"("t":true,"deep":{"arr":[1],"s":2}})";
+  ASSERT_FALSE(scanner.scan(text, {}, names, out));
+  EXPECT_EQ(out[0].type, kind::string);
+  EXPECT_EQ(out[0].text, "a/b\xc3\xa9");
+  EXPECT_EQ(out[1].type, kind::number);
+  EXPECT_EQ(out[1].number, -5);
+  EXPECT_EQ(out[2].number, 1500);
+  EXPECT_EQ(out[3].number, 18446744073709551615.0);
+  EXPECT_EQ(out[4].type, kind::array);
+  EXPECT_TRUE(out[4].strings_only);
+  EXPECT_EQ(out[4].items, (std::vector<std::string_view>{"x", "y\n"}));
+  EXPECT_EQ(out[5].type, kind::array);
+  EXPECT_FALSE(out[5].strings_only);
+  EXPECT_EQ(out[5].items, (std::vector<std::string_view>{"x"}));
+  EXPECT_EQ(out[6].type, kind::other);
+  EXPECT_EQ(out[7].type, kind::other);
+  EXPECT_EQ(out[8].type, kind::absent);
+  // the next scan starts from nothing
+  ASSERT_FALSE(scanner.scan(R"({"n":"now a string"})", {}, names, out));
+  EXPECT_EQ(out[1].type, kind::string);
+  EXPECT_EQ(out[4].type, kind::absent);
+  EXPECT_TRUE(out[4].items.empty());
+}
+
+TEST(JsonScanner, LongEscapedStringsArriveWhole) {
+  // Boost.JSON hands a long escaped string over in pieces; the scanner joins them.
+  std::string value;
+  std::string escaped;
+  for (int i = 0; i < 3000; ++i) {
+    value += "ab/";
+    escaped += "ab\\/";
+  }
+  constexpr std::string_view names[] = {"v"};
+  scanned_member out[1];
+  json_scanner scanner;
+  ASSERT_FALSE(scanner.scan("{\"v\":\"" + escaped + "\"}", {}, names, out));
+  EXPECT_EQ(out[0].text, value);
 }
 
 }  // namespace
