@@ -270,32 +270,40 @@ struct client_conn {
   std::string remote;         // peer address, for X-Forwarded-For and the access log
   std::shared_ptr<gateway_server::impl> server;  // outlives every connection
   std::size_t loop;                              // the event loop it lives on
-  // while waiting for a request: a link in its loop's idle list, and when to give up
+  // Timeouts without a timer per operation: before each read or write the deadline is set,
+  // after it cleared; the loop's sweep cancels what is past its deadline and marks it timed out.
+  // Idle, `deadline` bounds the wait for the next request.
   mono_clock::time_point deadline = mono_clock::time_point::max();
+  bool timed_out = false;
+  any_stream* upstream = nullptr;  // the upstream connection of the request in progress
+  mono_clock::time_point upstream_deadline = mono_clock::time_point::max();
+  bool upstream_timed_out = false;
+  // a link in its loop's idle or busy list
+  struct conn_list* list = nullptr;
   client_conn* prev = nullptr;
   client_conn* next = nullptr;
-  bool listed = false;
 };
 
-// Connections of one event loop waiting for their next request. Only that loop's thread
-// touches it: no lock. A sweep once a second closes the ones past their deadline; drain
-// closes them all.
-struct idle_list {
+// Connections of one event loop, waiting for their next request (idle) or serving one (busy).
+// Only that loop's thread touches them: no lock. The sweep checks their deadlines; drain
+// closes the idle ones.
+struct conn_list {
   client_conn* head = nullptr;
 
   void insert(client_conn& c) {
+    if (c.list != nullptr) c.list->erase(c);
     c.prev = nullptr;
     c.next = head;
     if (head != nullptr) head->prev = &c;
     head = &c;
-    c.listed = true;
+    c.list = this;
   }
   void erase(client_conn& c) {
-    if (!c.listed) return;
+    if (c.list != this) return;
     (c.prev != nullptr ? c.prev->next : head) = c.next;
     if (c.next != nullptr) c.next->prev = c.prev;
     c.prev = c.next = nullptr;
-    c.listed = false;
+    c.list = nullptr;
   }
   template <class F>
   void for_each(F f) {
@@ -307,7 +315,8 @@ struct idle_list {
 
 struct gateway_server::impl : std::enable_shared_from_this<gateway_server::impl> {
   struct loop_slot {
-    idle_list idle;
+    conn_list idle;
+    conn_list busy;
     std::unique_ptr<asio::steady_timer> sweep;
   };
   std::vector<asio::io_context*> loops;
@@ -342,7 +351,7 @@ client_conn::client_conn(tcp::socket&& s, std::shared_ptr<ssl::context> tls_ctx,
 }
 
 client_conn::~client_conn() {
-  server->slots[loop].idle.erase(*this);
+  if (list != nullptr) list->erase(*this);
   --server->connections;
 }
 
@@ -528,21 +537,65 @@ void gateway_server::impl::accept(std::size_t i) {
   });
 }
 
-// Once a second: connections waiting past their deadline (the first request's read_timeout,
-// then idle_timeout) are cancelled; their wait completes and drops them.
+// Four times a second: connections waiting past their deadline (the first request's
+// read_timeout, then idle_timeout) are cancelled, and their wait completes and drops them;
+// a read or write past its deadline, to the client or the upstream, is cancelled and reported
+// as a timeout (settle). One timer per loop instead of one per operation.
 void gateway_server::impl::sweep(std::size_t i) {
   auto& timer = *slots[i].sweep;
-  timer.expires_after(std::chrono::seconds(1));
+  timer.expires_after(std::chrono::milliseconds(250));
   timer.async_wait([self = shared_from_this(), i](beast::error_code ec) {
     if (ec || self->stopping) return;
     const auto now = mono_clock::now();
-    self->slots[i].idle.for_each([now](client_conn& c) {
-      beast::error_code ignore;
+    beast::error_code ignore;
+    self->slots[i].idle.for_each([&](client_conn& c) {
       if (c.deadline <= now) c.stream.tcp().socket().cancel(ignore);
+    });
+    self->slots[i].busy.for_each([&](client_conn& c) {
+      if (c.deadline <= now && !c.timed_out) {
+        c.timed_out = true;
+        c.stream.tcp().socket().cancel(ignore);
+      }
+      if (c.upstream != nullptr && c.upstream_deadline <= now && !c.upstream_timed_out) {
+        c.upstream_timed_out = true;
+        c.upstream->tcp().socket().cancel(ignore);
+      }
     });
     self->sweep(i);
   });
 }
+
+namespace {
+
+// Sets the deadline of the client read or write about to start.
+void arm(client_conn& c, std::size_t seconds) {
+  c.deadline = mono_clock::now() + std::chrono::seconds(seconds);
+}
+// Clears it once the operation completed; a cancellation by the sweep becomes a timeout.
+beast::error_code settle(client_conn& c, beast::error_code ec) {
+  c.deadline = mono_clock::time_point::max();
+  return c.timed_out ? beast::error_code(beast::error::timeout) : ec;
+}
+void arm_upstream(client_conn& c, any_stream& up, std::size_t seconds) {
+  c.upstream = &up;
+  c.upstream_deadline = mono_clock::now() + std::chrono::seconds(seconds);
+}
+beast::error_code settle_upstream(client_conn& c, beast::error_code ec) {
+  c.upstream_deadline = mono_clock::time_point::max();
+  return c.upstream_timed_out ? beast::error_code(beast::error::timeout) : ec;
+}
+
+// Forgets the request's upstream connection when serve_one leaves, however it leaves.
+struct upstream_watch {
+  client_conn& c;
+  ~upstream_watch() {
+    c.upstream = nullptr;
+    c.upstream_deadline = mono_clock::time_point::max();
+    c.upstream_timed_out = false;
+  }
+};
+
+}  // namespace
 
 // A plain TCP connection between requests: no coroutine, only a readiness wait whose handler
 // holds the connection, so 10,000 idle keep-alive connections cost a few MB. (TLS waits in
@@ -559,6 +612,7 @@ void gateway_server::impl::wait_request(std::shared_ptr<client_conn> c, bool fir
       tcp::socket::wait_read, [c = std::move(c), first](beast::error_code ec) mutable {
         auto* self = c->server.get();
         self->slots[c->loop].idle.erase(*c);
+        c->deadline = mono_clock::time_point::max();
         if (ec) return;  // idle too long, drained, or the socket failed: closed with the connection
         auto& loop = *self->loops[c->loop];
         asio::co_spawn(loop, self->serve(std::move(c), first), asio::detached);
@@ -572,7 +626,9 @@ awaitable<void> gateway_server::impl::serve(std::shared_ptr<client_conn> c, bool
     c->stream.tcp().expires_after(std::chrono::seconds(current()->cfg.limits.read_timeout));
     auto [hec] = co_await tls->async_handshake(ssl::stream_base::server, use_tuple);
     if (hec) co_return;
+    c->stream.tcp().expires_never();  // from here on the loop's sweep keeps the time
   }
+  slots[c->loop].busy.insert(*c);
   for (;; first = false) {
     if (!co_await serve_one(*c, first)) break;
     if (stopping) break;
@@ -607,12 +663,12 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   const bool waiting = c.stream.tls() != nullptr && c.buffer.size() == 0;
   // one recv for a typical request with a JWT (an empty buffer would read 512 bytes first)
   if (c.buffer.capacity() < 4096) c.buffer.reserve(4096);
-  c.stream.tcp().expires_after(
-      std::chrono::seconds(waiting && !first ? lim.idle_timeout : lim.read_timeout));
+  arm(c, waiting && !first ? lim.idle_timeout : lim.read_timeout);
   if (waiting) slots[c.loop].idle.insert(c);
-  auto [ec, n] = co_await http::async_read_header(c.stream, c.buffer, parser, use_tuple);
-  slots[c.loop].idle.erase(c);
+  auto [read_ec, n] = co_await http::async_read_header(c.stream, c.buffer, parser, use_tuple);
+  if (waiting) slots[c.loop].busy.insert(c);
   (void)n;
+  const beast::error_code ec = settle(c, read_ec);
 
   auto reply = [&](unsigned status, std::vector<std::pair<std::string, std::string>> extra,
                    bool keep_alive, std::string body = {}) -> awaitable<bool> {
@@ -623,10 +679,10 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     res.body() = body.empty() ? std::string(reason_phrase_json(status)) : std::move(body);
     res.keep_alive(keep_alive);
     res.prepare_payload();
-    c.stream.tcp().expires_after(std::chrono::seconds(lim.read_timeout));
+    arm(c, lim.read_timeout);
     auto [wec, wn] = co_await http::async_write(c.stream, res, use_tuple);
     (void)wn;
-    co_return !wec && keep_alive;
+    co_return !settle(c, wec) && keep_alive;
   };
 
   if (ec) {
@@ -864,6 +920,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   // ---- connect (pooled) ----
   const std::string& key = up.pool_key;
   std::unique_ptr<any_stream> upstream;
+  const upstream_watch watch{c};  // declared after `upstream`: forgets it first
   bool reused = false;
   auto& idle = pool().idle[key];
   while (!idle.empty() && !upstream) {
@@ -896,6 +953,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       auto [hec] = co_await tls->async_handshake(ssl::stream_base::client, use_tuple);
       cec = hec;
     }
+    upstream->tcp().expires_never();  // from here on the loop's sweep keeps the time
     co_return cec;
   };
   if (!upstream) {
@@ -920,9 +978,10 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       if (!relay) relay = relay_buffer(relay_cap, parser.content_length_remaining());
       req.body().data = relay.get();
       req.body().size = relay_cap;
-      c.stream.tcp().expires_after(std::chrono::seconds(lim.read_timeout));
-      auto [bec, bn] = co_await http::async_read(c.stream, c.buffer, parser, use_tuple);
+      arm(c, lim.read_timeout);
+      auto [body_ec, bn] = co_await http::async_read(c.stream, c.buffer, parser, use_tuple);
       (void)bn;
+      auto bec = settle(c, body_ec);
       if (bec == http::error::need_buffer) bec = {};
       if (bec) {
         rec = bec;
@@ -934,12 +993,12 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     if (head_sent && got == 0 && more) continue;
     piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.get(), got,
                      req_chunked, !more);
-    upstream->tcp().expires_after(std::chrono::seconds(lim.upstream_timeout));
+    arm_upstream(c, *upstream, lim.upstream_timeout);
     auto [wec, wn] = co_await asio::async_write(*upstream, pb.b, use_tuple);
     (void)wn;
     head_sent = true;
-    if (wec) {
-      rec = wec;
+    if (auto e = settle_upstream(c, wec)) {
+      rec = e;
       break;
     }
   }
@@ -955,10 +1014,10 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   beast::flat_buffer up_buffer;
   beast::error_code hec = rec;
   if (!hec) {
-    upstream->tcp().expires_after(std::chrono::seconds(lim.upstream_timeout));
+    arm_upstream(c, *upstream, lim.upstream_timeout);
     auto [e, hn] = co_await http::async_read_header(*upstream, up_buffer, *rpo, use_tuple);
     (void)hn;
-    hec = e;
+    hec = settle_upstream(c, e);
   }
   {
     // a pooled connection the upstream had closed meanwhile: one fresh attempt (no body)
@@ -968,16 +1027,17 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     if (hec && stale && reused && !has_body) {
       // stale pooled connection: one fresh attempt
       if (!(hec = co_await connect())) {
-        upstream->tcp().expires_after(std::chrono::seconds(lim.upstream_timeout));
+        arm_upstream(c, *upstream, lim.upstream_timeout);
         auto [w2, wn2] = co_await asio::async_write(*upstream, asio::buffer(head), use_tuple);
         (void)wn2;
-        hec = w2;
+        hec = settle_upstream(c, w2);
         if (!hec) {
           fresh_parser();
           up_buffer.clear();
+          arm_upstream(c, *upstream, lim.upstream_timeout);
           auto [e2, hn2] = co_await http::async_read_header(*upstream, up_buffer, *rpo, use_tuple);
           (void)hn2;
-          hec = e2;
+          hec = settle_upstream(c, e2);
         }
       }
     }
@@ -1022,9 +1082,10 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       if (!relay) relay = relay_buffer(relay_cap, rp.content_length_remaining());
       res.body().data = relay.get();
       res.body().size = relay_cap;
-      upstream->tcp().expires_after(std::chrono::seconds(lim.upstream_timeout));
-      auto [bec, bn] = co_await http::async_read(*upstream, up_buffer, rp, use_tuple);
+      arm_upstream(c, *upstream, lim.upstream_timeout);
+      auto [body_ec, bn] = co_await http::async_read(*upstream, up_buffer, rp, use_tuple);
       (void)bn;
+      auto bec = settle_upstream(c, body_ec);
       if (bec == http::error::need_buffer) bec = {};
       if (bec) {
         xec = bec;
@@ -1036,18 +1097,17 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     if (head_sent && got == 0 && more) continue;
     piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.get(), got,
                      res_chunked, !more);
-    c.stream.tcp().expires_after(std::chrono::seconds(lim.read_timeout));
+    arm(c, lim.read_timeout);
     auto [wec, wn] = co_await asio::async_write(c.stream, pb.b, use_tuple);
     (void)wn;
     head_sent = true;
-    if (wec) {
-      xec = wec;
+    if (auto e = settle(c, wec)) {
+      xec = e;
       break;
     }
   }
   log(status, path);
   if (!xec && upstream_keep_alive && rp.is_done() && up_buffer.size() == 0) {
-    upstream->tcp().expires_never();
     auto& slot = pool().idle[key];
     if (slot.size() < 256) slot.push_back(std::move(upstream));
   }

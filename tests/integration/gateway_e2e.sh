@@ -165,15 +165,21 @@ PY
 )"
 # the deadlines of waiting connections (read_timeout before the first request, idle_timeout
 # between requests) on a gateway-only instance with short ones
-KGW=$(free_port); mkdir -p "$W/ka"
+KGW=$(free_port); SILENT=$(free_port); mkdir -p "$W/ka"
+# an upstream that accepts connections and never answers
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); held = []
+while True: held.append(s.accept()[0])' "$SILENT" & PIDS+=($!)
 cat > "$W/ka/gatepass.yaml" <<YAML
 gateway:
   listen: 127.0.0.1:$KGW
   threads: 1
   access_log: false
-  limits: { read_timeout: 1s, idle_timeout: 2s }
+  limits: { read_timeout: 1s, idle_timeout: 2s, upstream_timeout: 1s }
   routes:
     - { method: GET, path: "/open/{proxy+}", upstream: "http://127.0.0.1:$UP" }
+    - { method: GET, path: "/silent/{proxy+}", upstream: "http://127.0.0.1:$SILENT" }
 YAML
 (cd "$W/ka" && exec "$BIN" --config "$W/ka/gatepass.yaml" serve > "$W/ka/serve.log" 2>&1) & KGP=$!; PIDS+=($KGP)
 for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$KGW/healthz" && break; sleep 0.1; done
@@ -200,6 +206,25 @@ while b'"body_bytes"' not in data:
     data += idle.recv(4096)
 r2 = closed_within(idle, 1.5, 4.5)
 print(r1, r2)
+PY
+)"
+check "timeouts: an upstream that never answers is a 504 after upstream_timeout (1 s)" "504 in time" \
+  "$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 "http://127.0.0.1:$KGW/silent/x" |
+     awk '{ print $1, ($2 >= 0.9 && $2 < 2.5) ? "in time" : "after " $2 "s" }')"
+check "timeouts: a request body that stops arriving is cut after read_timeout (1 s)" "closed" \
+  "$(python3 - "$KGW" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /open/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+s.settimeout(4)
+start = time.monotonic()
+try:
+    while s.recv(4096):
+        pass
+    took = time.monotonic() - start
+    print("closed" if 0.5 <= took < 2.5 else "closed after %.1fs" % took)
+except socket.timeout:
+    print("still open after 4s")
 PY
 )"
 kill -TERM "$KGP" 2>/dev/null
