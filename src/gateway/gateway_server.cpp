@@ -275,6 +275,16 @@ struct client_conn {
   // Idle, `deadline` bounds the wait for the next request.
   mono_clock::time_point deadline = mono_clock::time_point::max();
   bool timed_out = false;
+  // Right after a response a busy connection (its last request came quickly) waits for the next
+  // one with a plain read (hot): no new coroutine and no epoll_ctl, which a readiness wait
+  // costs on every request. Quiet for a sweep tick or two, it is demoted to a bufferless wait
+  // (wait_request); a connection that waited long before is not kept hot, so many idle clients
+  // never hold buffers.
+  mono_clock::time_point waiting_since{};
+  bool quick = false;  // the request being served came soon after the wait began
+  bool hot = false;
+  bool demoted = false;
+  mono_clock::time_point hot_until{};
   any_stream* upstream = nullptr;  // the upstream connection of the request in progress
   mono_clock::time_point upstream_deadline = mono_clock::time_point::max();
   bool upstream_timed_out = false;
@@ -552,6 +562,10 @@ void gateway_server::impl::sweep(std::size_t i) {
       if (c.deadline <= now) c.stream.tcp().socket().cancel(ignore);
     });
     self->slots[i].busy.for_each([&](client_conn& c) {
+      if (c.hot && c.hot_until <= now && !c.demoted) {
+        c.demoted = true;
+        c.stream.tcp().socket().cancel(ignore);
+      }
       if (c.deadline <= now && !c.timed_out) {
         c.timed_out = true;
         c.stream.tcp().socket().cancel(ignore);
@@ -604,8 +618,9 @@ void gateway_server::impl::wait_request(std::shared_ptr<client_conn> c, bool fir
   if (stopping) return close(*c);
   c->buffer.shrink_to_fit();
   const auto st = current();
-  c->deadline = mono_clock::now() + std::chrono::seconds(first ? st->cfg.limits.read_timeout
-                                                               : st->cfg.limits.idle_timeout);
+  c->waiting_since = mono_clock::now();
+  c->deadline = c->waiting_since + std::chrono::seconds(first ? st->cfg.limits.read_timeout
+                                                              : st->cfg.limits.idle_timeout);
   slots[c->loop].idle.insert(*c);
   auto& socket = c->stream.tcp().socket();
   socket.async_wait(
@@ -613,7 +628,11 @@ void gateway_server::impl::wait_request(std::shared_ptr<client_conn> c, bool fir
         auto* self = c->server.get();
         self->slots[c->loop].idle.erase(*c);
         c->deadline = mono_clock::time_point::max();
-        if (ec) return;  // idle too long, drained, or the socket failed: closed with the connection
+        if (ec) return;
+        c->quick =
+            mono_clock::now() - c->waiting_since <
+            std::chrono::milliseconds(
+                250);  // idle too long, drained, or the socket failed: closed with the connection
         auto& loop = *self->loops[c->loop];
         asio::co_spawn(loop, self->serve(std::move(c), first), asio::detached);
       });
@@ -633,8 +652,27 @@ awaitable<void> gateway_server::impl::serve(std::shared_ptr<client_conn> c, bool
     if (!co_await serve_one(*c, first)) break;
     if (stopping) break;
     if (!c->stream.tls() && c->buffer.size() == 0) {
-      wait_request(std::move(c), false);
-      co_return;
+      if (!c->quick) {
+        wait_request(std::move(c), false);
+        co_return;
+      }
+      // hot wait (see client_conn::hot); the idle deadline then counts from the demotion
+      c->hot = true;
+      c->hot_until = mono_clock::now() + std::chrono::milliseconds(250);
+      constexpr std::size_t hot_read = 4096;  // a typical request with a JWT in one recv
+      auto [ec, n] = co_await c->stream.async_read_some(c->buffer.prepare(hot_read), use_tuple);
+      c->hot = false;
+      if (!ec) {
+        c->buffer.commit(n);
+        continue;
+      }
+      if (c->demoted && ec == asio::error::operation_aborted && !stopping) {
+        c->demoted = false;
+        c->buffer.clear();
+        wait_request(std::move(c), false);
+        co_return;
+      }
+      break;  // closed by the client, failed, or drained
     }
   }
   if (auto* tls = c->stream.tls(); tls && c->stream.tcp().socket().is_open()) {
@@ -1196,6 +1234,10 @@ void gateway_server::stop() {
       self->slots[i].idle.for_each([](client_conn& c) {
         beast::error_code e;
         c.stream.tcp().socket().cancel(e);
+      });
+      self->slots[i].busy.for_each([](client_conn& c) {
+        beast::error_code e;
+        if (c.hot) c.stream.tcp().socket().cancel(e);
       });
     });
 }
