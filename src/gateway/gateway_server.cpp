@@ -701,12 +701,20 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   const bool waiting = c.stream.tls() != nullptr && c.buffer.size() == 0;
   // one recv for a typical request with a JWT (an empty buffer would read 512 bytes first)
   if (c.buffer.capacity() < 4096) c.buffer.reserve(4096);
-  arm(c, waiting && !first ? lim.idle_timeout : lim.read_timeout);
-  if (waiting) slots[c.loop].idle.insert(c);
-  auto [read_ec, n] = co_await http::async_read_header(c.stream, c.buffer, parser, use_tuple);
-  if (waiting) slots[c.loop].busy.insert(c);
-  (void)n;
-  const beast::error_code ec = settle(c, read_ec);
+  beast::error_code ec;
+  if (c.buffer.size() > 0) {
+    // Usually the whole head arrived with the first read: parsed in place, no read operation.
+    c.buffer.consume(parser.put(c.buffer.data(), ec));
+    if (ec == http::error::need_more) ec = {};
+  }
+  if (!ec && !parser.is_header_done()) {
+    arm(c, waiting && !first ? lim.idle_timeout : lim.read_timeout);
+    if (waiting) slots[c.loop].idle.insert(c);
+    auto [read_ec, n] = co_await http::async_read_header(c.stream, c.buffer, parser, use_tuple);
+    if (waiting) slots[c.loop].busy.insert(c);
+    (void)n;
+    ec = settle(c, read_ec);
+  }
 
   auto reply = [&](unsigned status, std::vector<std::pair<std::string, std::string>> extra,
                    bool keep_alive, std::string body = {}) -> awaitable<bool> {
@@ -1031,6 +1039,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     if (head_sent && got == 0 && more) continue;
     piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.get(), got,
                      req_chunked, !more);
+    // Asynchronous on purpose: a send finished on the spot would make the response read that
+    // follows try a recv before the upstream could answer (EAGAIN on most requests).
     arm_upstream(c, *upstream, lim.upstream_timeout);
     auto [wec, wn] = co_await asio::async_write(*upstream, pb.b, use_tuple);
     (void)wn;
@@ -1120,10 +1130,18 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       if (!relay) relay = relay_buffer(relay_cap, rp.content_length_remaining());
       res.body().data = relay.get();
       res.body().size = relay_cap;
-      arm_upstream(c, *upstream, lim.upstream_timeout);
-      auto [body_ec, bn] = co_await http::async_read(*upstream, up_buffer, rp, use_tuple);
-      (void)bn;
-      auto bec = settle_upstream(c, body_ec);
+      beast::error_code bec;
+      if (up_buffer.size() > 0) {
+        // A small body usually came with the head: taken from the buffer, no read operation.
+        up_buffer.consume(rp.put(up_buffer.data(), bec));
+        if (bec == http::error::need_more || bec == http::error::need_buffer) bec = {};
+      }
+      if (!bec && !rp.is_done() && res.body().size == relay_cap) {
+        arm_upstream(c, *upstream, lim.upstream_timeout);
+        auto [body_ec, bn] = co_await http::async_read(*upstream, up_buffer, rp, use_tuple);
+        (void)bn;
+        bec = settle_upstream(c, body_ec);
+      }
       if (bec == http::error::need_buffer) bec = {};
       if (bec) {
         xec = bec;
@@ -1135,6 +1153,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     if (head_sent && got == 0 && more) continue;
     piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.get(), got,
                      res_chunked, !more);
+    // Asynchronous on purpose, as for the upstream: while the completion waits its turn the
+    // client often sends its next request, which the read that follows then finds at once.
     arm(c, lim.read_timeout);
     auto [wec, wn] = co_await asio::async_write(c.stream, pb.b, use_tuple);
     (void)wn;
