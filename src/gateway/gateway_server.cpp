@@ -37,8 +37,15 @@ namespace http = beast::http;
 namespace json = boost::json;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
-using asio::awaitable;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// Everything runs on io_context executors, named by their concrete type: the type-erased
+// any_io_executor costs a construction, a copy and a destruction at every step of every
+// operation.
+using executor = asio::io_context::executor_type;
+template <class T>
+using awaitable = asio::awaitable<T, executor>;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable_t<executor>{});
+using tcp_stream = beast::basic_stream<tcp, executor>;
+using tcp_socket = asio::basic_stream_socket<tcp, executor>;
 
 // ---- state -------------------------------------------------------------------------------
 
@@ -183,19 +190,18 @@ namespace {
 // write keeps the proxy code in one instantiation for both. Timeouts live on tcp().
 class any_stream {
  public:
-  using executor_type = beast::tcp_stream::executor_type;
-  using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+  using executor_type = tcp_stream::executor_type;
+  using tls_stream = beast::ssl_stream<tcp_stream>;
 
   // `tls_ctx` null: plain TCP. The stream keeps its context alive.
-  any_stream(beast::tcp_stream&& s, std::shared_ptr<ssl::context> tls_ctx)
-      : ctx_(std::move(tls_ctx)) {
+  any_stream(tcp_stream&& s, std::shared_ptr<ssl::context> tls_ctx) : ctx_(std::move(tls_ctx)) {
     if (ctx_)
       tls_ = std::make_unique<tls_stream>(std::move(s), *ctx_);
     else
       plain_.emplace(std::move(s));
   }
 
-  beast::tcp_stream& tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+  tcp_stream& tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
   tls_stream* tls() { return tls_.get(); }
   executor_type get_executor() { return tcp().get_executor(); }
 
@@ -225,7 +231,7 @@ class any_stream {
 
  private:
   std::shared_ptr<ssl::context> ctx_;  // declared first: outlives tls_
-  std::optional<beast::tcp_stream> plain_;
+  std::optional<tcp_stream> plain_;
   std::unique_ptr<tls_stream> tls_;
 };
 
@@ -259,7 +265,7 @@ using mono_clock = std::chrono::steady_clock;
 // parsers, serializers and upstream connection of a request live in serve_one's frame and are
 // gone once it answers, and no coroutine waits for the next request (see wait_request).
 struct client_conn {
-  client_conn(tcp::socket&& s, std::shared_ptr<ssl::context> tls_ctx,
+  client_conn(tcp_socket&& s, std::shared_ptr<ssl::context> tls_ctx,
               std::shared_ptr<gateway_server::impl> srv, std::size_t loop_index);
   ~client_conn();
   client_conn(const client_conn&) = delete;
@@ -352,9 +358,9 @@ struct gateway_server::impl : std::enable_shared_from_this<gateway_server::impl>
 
 namespace {
 
-client_conn::client_conn(tcp::socket&& s, std::shared_ptr<ssl::context> tls_ctx,
+client_conn::client_conn(tcp_socket&& s, std::shared_ptr<ssl::context> tls_ctx,
                          std::shared_ptr<gateway_server::impl> srv, std::size_t loop_index)
-    : stream(beast::tcp_stream(std::move(s)), std::move(tls_ctx)),
+    : stream(tcp_stream(std::move(s)), std::move(tls_ctx)),
       server(std::move(srv)),
       loop(loop_index) {
   ++server->connections;
@@ -525,7 +531,7 @@ auth_result authorize_request(const authenticator& a, const http::header<true, F
 void gateway_server::impl::accept(std::size_t i) {
   auto& acc = *acceptors[i];
   acc.async_accept(*loops[i], [self = shared_from_this(), i](beast::error_code ec,
-                                                             tcp::socket socket) {
+                                                             tcp_socket socket) {
     if (ec == asio::error::operation_aborted || self->stopping) return;
     if (!ec) {
       const auto st = self->current();
@@ -976,8 +982,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     if (!reused) upstream.reset();
   }
   auto connect = [&]() -> awaitable<beast::error_code> {
-    upstream = std::make_unique<any_stream>(beast::tcp_stream(co_await asio::this_coro::executor),
-                                            up.tls_ctx);
+    upstream =
+        std::make_unique<any_stream>(tcp_stream(co_await asio::this_coro::executor), up.tls_ctx);
     tcp::resolver resolver(co_await asio::this_coro::executor);
     auto [rec, results] = co_await resolver.async_resolve(up.host, up.port, use_tuple);
     if (rec) co_return rec;

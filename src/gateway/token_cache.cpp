@@ -1,14 +1,24 @@
 #include "gateway/token_cache.h"
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
+
+#include "common/ossl.h"
 
 namespace gatepass::gateway {
 
-token_digest digest_token(std::string_view token) {
+std::optional<token_digest> digest_token(std::string_view token) {
+  // One digest context per thread, reused: no allocation and no algorithm fetch per request.
+  static const ossl::md_ptr sha256(EVP_MD_fetch(nullptr, "SHA256", nullptr));
+  thread_local const ossl::md_ctx_ptr ctx(EVP_MD_CTX_new());
   token_digest d{};
   unsigned int len = 0;
-  static EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  EVP_Digest(token.data(), token.size(), d.data(), &len, sha256, nullptr);
+  if (!sha256 || !ctx || EVP_DigestInit_ex2(ctx.get(), sha256.get(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), token.data(), token.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), d.data(), &len) != 1 || len != d.size()) {
+    ERR_clear_error();
+    return std::nullopt;  // never a made-up key: the caller skips the cache
+  }
   return d;
 }
 

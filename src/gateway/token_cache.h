@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -27,7 +28,8 @@ struct verified_entry {
 
 using token_digest = std::array<unsigned char, 32>;
 
-token_digest digest_token(std::string_view token);
+/// SHA-256 of the token; nullopt only if OpenSSL fails, and then the cache is not used.
+std::optional<token_digest> digest_token(std::string_view token);
 
 class token_cache {
  public:

@@ -156,15 +156,22 @@ TEST(TokenCache, HitsUntilValidUntilAndStaysBounded) {
   auto e = std::make_shared<verified_entry>();
   e->kid = "k";
   e->valid_until = now + 10;
-  const auto d = digest_token("t1");
+  const auto d = digest_token("t1").value();
   cache.insert(d, e, now);
   EXPECT_NE(cache.find(d, now), nullptr);
   EXPECT_NE(cache.find(d, now + 9), nullptr);
   EXPECT_EQ(cache.find(d, now + 10), nullptr);
-  EXPECT_EQ(cache.find(digest_token("t2"), now), nullptr);
-  for (int i = 0; i < 10000; ++i) cache.insert(digest_token("tok" + std::to_string(i)), e, now);
+  EXPECT_EQ(cache.find(digest_token("t2").value(), now), nullptr);
+  for (int i = 0; i < 10000; ++i)
+    cache.insert(digest_token("tok" + std::to_string(i)).value(), e, now);
   EXPECT_LE(cache.size(), 160u);
   EXPECT_NE(digest_token("a"), digest_token("b"));
+  // SHA-256 itself (FIPS 180-2 "abc"), also when the per-thread context is reused
+  const token_digest abc{0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+                         0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+                         0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+  EXPECT_EQ(digest_token("abc"), abc);
+  EXPECT_EQ(digest_token("abc"), abc);
 }
 
 }  // namespace
