@@ -664,6 +664,7 @@ awaitable<void> gateway_server::impl::serve(std::shared_ptr<client_conn> c, bool
       }
       // hot wait (see client_conn::hot); the idle deadline then counts from the demotion
       c->hot = true;
+      c->demoted = false;  // a demotion that came after the last read completed is void
       c->hot_until = mono_clock::now() + std::chrono::milliseconds(250);
       constexpr std::size_t hot_read = 4096;  // a typical request with a JWT in one recv
       auto [ec, n] = co_await c->stream.async_read_some(c->buffer.prepare(hot_read), use_tuple);
