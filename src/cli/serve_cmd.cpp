@@ -166,14 +166,16 @@ int run_serve(const std::string& config_flag, unsigned threads) {
       try {
         auto fresh = config::load(ctx.cfg.path);
         if (gw && fresh.gateway) {
-          gw_state = gateway::build_state(*fresh.gateway, main_loop, caches);
+          auto state = gateway::build_state(*fresh.gateway, main_loop, caches);
+          gw->reload_tls(fresh.gateway->tls);
+          gw_state = std::move(state);
           gw->set_state(gw_state);
           if (fresh.gateway->listen != ctx.cfg.gateway->listen)
             std::cerr << "gatepass: gateway.listen changed: restart to apply\n";
           ctx.cfg.gateway = fresh.gateway;
         }
         std::cout << "configuration reloaded" << std::endl;
-      } catch (const config::error& e) {
+      } catch (const std::exception& e) {  // config::error with file:line, or a file that fails
         std::cerr << "gatepass: reload refused, keeping the running configuration:\n"
                   << e.what() << "\n";
       }

@@ -338,7 +338,7 @@ struct gateway_server::impl : std::enable_shared_from_this<gateway_server::impl>
   std::vector<asio::io_context*> loops;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::vector<loop_slot> slots;                // per loop
-  std::shared_ptr<ssl::context> listener_tls;  // certificate and key; null: plain HTTP
+  std::shared_ptr<ssl::context> listener_tls;  // certificate and key; null: plain HTTP (under m)
   mutable std::mutex m;
   std::shared_ptr<const gateway_state> state;
   std::atomic<bool> stopping{false};
@@ -540,7 +540,12 @@ void gateway_server::impl::accept(std::size_t i) {
         socket.close(ignore);
       } else {
         socket.set_option(tcp::no_delay(true), ec);
-        auto c = std::make_shared<client_conn>(std::move(socket), self->listener_tls, self, i);
+        std::shared_ptr<ssl::context> tls;
+        {
+          std::lock_guard lock(self->m);
+          tls = self->listener_tls;
+        }
+        auto c = std::make_shared<client_conn>(std::move(socket), std::move(tls), self, i);
         const auto peer = c->stream.tcp().socket().remote_endpoint(ec);
         if (!ec) c->remote = peer.address().to_string();
         if (c->stream.tls())
@@ -1238,6 +1243,22 @@ gateway_server::~gateway_server() {
 unsigned short gateway_server::port() const noexcept {
   beast::error_code ec;
   return impl_->acceptors.front()->local_endpoint(ec).port();
+}
+
+void gateway_server::reload_tls(const tls_config& tls) {
+  bool tls_now = false;
+  {
+    std::lock_guard lock(impl_->m);
+    tls_now = impl_->listener_tls != nullptr;
+  }
+  if (!tls.cert_file.empty() != tls_now) {
+    std::cerr << "gatepass: gateway.tls switched between HTTP and HTTPS: restart to apply\n";
+    return;
+  }
+  if (!tls_now) return;  // plain HTTP before and after
+  auto fresh = listener_tls_context(tls);  // throws: the running certificate stays
+  std::lock_guard lock(impl_->m);
+  impl_->listener_tls = std::move(fresh);  // connections already open keep theirs
 }
 
 void gateway_server::set_state(std::shared_ptr<const gateway_state> state) {

@@ -62,7 +62,7 @@ std::optional<net::http_response> admin_response(const gateway_state& s, std::st
 class gateway_server {
  public:
   /// Binds cfg.listen once per loop (SO_REUSEPORT); serves HTTPS when cfg.tls names a cert and
-  /// key (read once here: a SIGHUP does not reload them). Throws std::runtime_error on failure.
+  /// key (reload_tls reads them again). Throws std::runtime_error on failure.
   gateway_server(std::vector<boost::asio::io_context*> loops,
                  std::shared_ptr<const gateway_state> state);
   /// Destroy after the loops stopped running (and before they are destroyed).
@@ -72,6 +72,10 @@ class gateway_server {
 
   unsigned short port() const noexcept;
   void set_state(std::shared_ptr<const gateway_state> state);
+  /// Loads the listener's certificate and key again (a renewal): new connections get them,
+  /// open ones keep theirs. Throws std::runtime_error, keeping the running pair, when they do
+  /// not load. Switching between HTTP and HTTPS needs a restart (a warning, nothing changes).
+  void reload_tls(const tls_config& tls);
   /// Stops accepting; idle connections close, requests in flight finish.
   void stop();
   std::int64_t connections() const noexcept;

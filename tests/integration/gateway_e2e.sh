@@ -313,6 +313,29 @@ for _ in $(seq 50); do
 done
 check "https upstream: wrong CA" 502 "$(tcurl -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $USER_T" "$S/secure/a")"
 check "TLS listener still serves after the reload" 200 "$(tcurl -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $USER_T" "$S/plain/a")"
+# a renewed listener certificate (new key, same name) is served after SIGHUP without a restart;
+# a certificate file that does not load is refused and the running one kept
+served_fp() {
+  openssl s_client -connect "127.0.0.1:$TGW" -servername localhost </dev/null 2>/dev/null |
+    openssl x509 -noout -fingerprint -sha256 2>/dev/null
+}
+old_fp=$(served_fp)
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+  -keyout "$T/renewed.key" -out "$T/renewed.csr" 2>/dev/null
+openssl x509 -req -in "$T/renewed.csr" -CA "$T/ca/ca.pem" -CAkey "$T/ca/ca.key" -CAcreateserial -days 2 \
+  -extfile "$T/ext.cnf" -out "$T/renewed.pem" 2>/dev/null
+new_fp=$(openssl x509 -in "$T/renewed.pem" -noout -fingerprint -sha256)
+cp "$T/renewed.pem" "$T/server.pem"; cp "$T/renewed.key" "$T/server.key"
+kill -HUP "$TGP"
+for _ in $(seq 50); do [[ $(served_fp) == "$new_fp" ]] && break; sleep 0.1; done
+check "TLS listener: renewed certificate served after SIGHUP" "renewed" \
+  "$([[ -n $old_fp && $old_fp != "$new_fp" && $(served_fp) == "$new_fp" ]] && echo renewed || echo "old: $old_fp now: $(served_fp)")"
+check "TLS listener: a token over the renewed certificate" 200 "$(tcurl -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $USER_T" "$S/plain/a")"
+echo "not a certificate" > "$T/server.pem"
+kill -HUP "$TGP"
+for _ in $(seq 50); do grep -q "gateway.tls.cert_file" "$T/serve.log" && break; sleep 0.1; done
+check "TLS listener: an unloadable certificate on SIGHUP is refused, the running one kept" "kept refused" \
+  "$([[ $(served_fp) == "$new_fp" ]] && echo kept || echo lost) $(grep -q "reload refused" "$T/serve.log" && echo refused || echo silent)"
 kill -TERM "$TGP" 2>/dev/null
 # ==== end of TLS ===========================================================================
 
