@@ -211,8 +211,8 @@ class any_stream {
         [this](auto handler, const MutableBuffers& buffers) {
           if (tls_)
             tls_->async_read_some(buffers, std::move(handler));
-          else
-            plain_->async_read_some(buffers, std::move(handler));
+          else  // straight to the socket: timeouts are the loop's sweep, not the stream's timer
+            plain_->socket().async_read_some(buffers, std::move(handler));
         },
         token, b);
   }
@@ -224,7 +224,7 @@ class any_stream {
           if (tls_)
             tls_->async_write_some(buffers, std::move(handler));
           else
-            plain_->async_write_some(buffers, std::move(handler));
+            plain_->socket().async_write_some(buffers, std::move(handler));
         },
         token, b);
   }
@@ -1255,7 +1255,7 @@ void gateway_server::reload_tls(const tls_config& tls) {
     std::cerr << "gatepass: gateway.tls switched between HTTP and HTTPS: restart to apply\n";
     return;
   }
-  if (!tls_now) return;  // plain HTTP before and after
+  if (!tls_now) return;                    // plain HTTP before and after
   auto fresh = listener_tls_context(tls);  // throws: the running certificate stays
   std::lock_guard lock(impl_->m);
   impl_->listener_tls = std::move(fresh);  // connections already open keep theirs
