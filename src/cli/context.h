@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "issuer/config.h"
+#include "cli/config_file.h"
 #include "keys/key_manager.h"
 
 namespace gatepass::cli {

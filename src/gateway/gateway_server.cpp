@@ -22,11 +22,11 @@
 #include <iostream>
 #include <unordered_map>
 
+#include "common/config_error.h"
 #include "common/duration.h"
 #include "common/form_decode.h"
 #include "gateway/errc.h"
 #include "gateway/jwks_cache.h"
-#include "issuer/config.h"
 #include "jose/errc.h"
 
 namespace gatepass::gateway {

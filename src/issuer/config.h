@@ -1,17 +1,21 @@
-// gatepass.yaml, field for field (DESIGN.md). Parsed and validated once; every error names
-// file:line and the field. Lookup: --config FILE, else $GATEPASS_CONFIG, else ./gatepass.yaml.
+// The issuer:, keys: and clients: sections of gatepass.yaml, field for field (DESIGN.md), each
+// parsed and validated once with every error naming file:line and the field. The whole file is
+// read by cli/config_file.
 #pragma once
 
 #include <cstdint>
-#include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "gateway/config.h"
-#include "keys/key_manager.h"
+#include "common/config_error.h"
+
+namespace YAML {
+class Node;
+}
 
 namespace gatepass::config {
+
+class reader;
 
 struct issuer_section {
   std::string url;                    // iss, byte-identical everywhere
@@ -39,36 +43,9 @@ struct client_entry {
   std::vector<std::string> audience;
 };
 
-struct file {
-  std::string path;  // the config file itself
-  std::optional<issuer_section> issuer;
-  keys_section keys;
-  std::vector<client_entry> clients;
-  std::optional<gateway::gateway_config> gateway;
-};
-
-/// All problems found, one per line, "file:line: field: message".
-class error : public std::runtime_error {
- public:
-  explicit error(std::vector<std::string> problems);
-  const std::vector<std::string>& problems() const noexcept { return problems_; }
-
- private:
-  std::vector<std::string> problems_;
-};
-
-/// Resolves the config path from the flag, $GATEPASS_CONFIG, or ./gatepass.yaml.
-std::string resolve_path(const std::string& flag);
-
-/// Loads and validates; throws config::error listing every problem.
-file load(const std::string& path);
-
-/// The store URI with a relative file: path made relative to the config's folder.
-std::string store_uri(const file& f);
-/// The passphrase from passphrase_env or passphrase_file; empty when neither is set.
-/// Throws config::error when the configured source is missing.
-std::string passphrase(const file& f);
-/// Key settings for key_manager.
-keys::key_settings key_settings(const file& f);
+/// Each parses its section, adding every problem to `r`.
+issuer_section parse_issuer(const YAML::Node& node, reader& r);
+keys_section parse_keys(const YAML::Node& node, reader& r);
+std::vector<client_entry> parse_clients(const YAML::Node& node, reader& r);
 
 }  // namespace gatepass::config
