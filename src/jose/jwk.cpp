@@ -111,6 +111,10 @@ struct key_material {
   mutable ctx_pool sign_pool;
   mutable md_ctx_pool eddsa_verify_pool;  // EdDSA: one-shot EVP_DigestVerify contexts
   mutable md_ctx_pool eddsa_sign_pool;    // EdDSA: one-shot EVP_DigestSign contexts
+  // EdDSA: contexts initialised once with the key, copied before each one-shot operation
+  // (EVP_MD_CTX_copy_ex) instead of fetching the algorithm again; only read after set-up.
+  ossl::md_ctx_ptr eddsa_verify_template;
+  ossl::md_ctx_ptr eddsa_sign_template;
 };
 }  // namespace detail
 
@@ -265,6 +269,17 @@ result<std::shared_ptr<key_material>> material_from_pkey(std::shared_ptr<EVP_PKE
   if (!alg_fits(a, m->kty, m->crv)) return errc::key_alg_kty_mismatch;
   m->algorithm = a;
   m->pkey = std::move(key);
+  if (a == alg::eddsa) {
+    // Best effort: without a template each operation initialises its context itself.
+    ossl::md_ctx_ptr v(EVP_MD_CTX_new());
+    if (v && EVP_DigestVerifyInit_ex(v.get(), nullptr, nullptr, nullptr, nullptr, k, nullptr) == 1)
+      m->eddsa_verify_template = std::move(v);
+    ossl::md_ctx_ptr s(EVP_MD_CTX_new());
+    if (m->is_private && s &&
+        EVP_DigestSignInit_ex(s.get(), nullptr, nullptr, nullptr, nullptr, k, nullptr) == 1)
+      m->eddsa_sign_template = std::move(s);
+    ERR_clear_error();
+  }
   return m;
 }
 
@@ -729,6 +744,19 @@ std::string jwk::public_pem() const {
 
 // ---- signatures ------------------------------------------------------------------------
 
+namespace {
+
+// Prepares `ctx` for one EdDSA operation: a copy of the key's initialised template when there
+// is one (no algorithm fetch), else a fresh initialisation.
+bool eddsa_ready(EVP_MD_CTX* ctx, const EVP_MD_CTX* tmpl, EVP_PKEY* key, bool sign) {
+  if (tmpl != nullptr && EVP_MD_CTX_copy_ex(ctx, tmpl) == 1) return true;
+  return (sign ? EVP_DigestSignInit_ex(ctx, nullptr, nullptr, nullptr, nullptr, key, nullptr)
+               : EVP_DigestVerifyInit_ex(ctx, nullptr, nullptr, nullptr, nullptr, key, nullptr)) ==
+         1;
+}
+
+}  // namespace
+
 std::error_code jwk::verify(std::string_view input, std::string_view sig) const {
   const key_material& m = *m_;
   const auto f = family(m.algorithm);
@@ -743,8 +771,7 @@ std::error_code jwk::verify(std::string_view input, std::string_view sig) const 
     if (sig.size() != 64) return errc::signature_length_invalid;
     auto mctx = m.eddsa_verify_pool.take();
     if (!mctx) mctx.reset(EVP_MD_CTX_new());
-    if (!mctx || EVP_DigestVerifyInit_ex(mctx.get(), nullptr, nullptr, nullptr, nullptr,
-                                         m.pkey.get(), nullptr) != 1) {
+    if (!mctx || !eddsa_ready(mctx.get(), m.eddsa_verify_template.get(), m.pkey.get(), false)) {
       ERR_clear_error();
       return errc::crypto_failure;
     }
@@ -822,9 +849,7 @@ result<std::size_t> jwk::sign(std::string_view input, unsigned char* out) const 
     if (!mctx) mctx.reset(EVP_MD_CTX_new());
     std::size_t len = 64;
     const bool ok =
-        mctx &&
-        EVP_DigestSignInit_ex(mctx.get(), nullptr, nullptr, nullptr, nullptr, m.pkey.get(),
-                              nullptr) == 1 &&
+        mctx && eddsa_ready(mctx.get(), m.eddsa_sign_template.get(), m.pkey.get(), true) &&
         EVP_DigestSign(mctx.get(), out, &len, reinterpret_cast<const unsigned char*>(input.data()),
                        input.size()) == 1;
     if (mctx) m.eddsa_sign_pool.give(std::move(mctx));
