@@ -352,6 +352,10 @@ struct json_scanner::handler {
   bool on_comment(json::string_view, json::error_code&) { return true; }
 };
 
+result<json::object> reparse_json_object(std::string_view text) {
+  return parse_json_object(text, json_limits{text.size() + 1});
+}
+
 std::error_code json_scanner::scan(std::string_view text, const json_limits& limits,
                                    std::span<const std::string_view> names,
                                    std::span<scanned_member> out) {

@@ -24,6 +24,10 @@ struct json_limits {
 result<boost::json::object> parse_json_object(std::string_view text, const json_limits& limits = {},
                                               boost::json::storage_ptr sp = {});
 
+/// Parses again a text that already passed these checks (parse_json_object or json_scanner),
+/// possibly under a larger depth limit than the default: the depth cannot exceed the length.
+result<boost::json::object> reparse_json_object(std::string_view text);
+
 /// One top-level member as json_scanner reports it.
 struct scanned_member {
   enum class kind : std::uint8_t { absent, string, number, array, other };

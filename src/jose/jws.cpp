@@ -81,7 +81,7 @@ std::error_code check_header(compact_jws_view& j,
     if (h[i].type != kind::absent) return errc::header_key_forbidden;
   if (h[h_crit].type != kind::absent) {
     // Rare: crit's names are checked against the whole header, so build it.
-    auto tree = parse_json_object(j.header_json, json_limits{j.header_json.size() + 1});
+    auto tree = reparse_json_object(j.header_json);
     if (!tree) return errc::header_bad_json;
     if (auto ec = check_crit(*tree)) return ec;
   }
@@ -143,7 +143,7 @@ result<compact_jws> parse_compact(std::string_view token, const jws_limits& limi
   auto v = parse_compact(token, limits, scanner, text, signature);
   if (!v) return v.error();
   // The header text passed the same checks, so it parses; kid and typ then point into the tree.
-  auto header = parse_json_object(v->header_json, json_limits{v->header_json.size() + 1});
+  auto header = reparse_json_object(v->header_json);
   if (!header) return errc::header_bad_json;
   compact_jws out{v->signing_input,     v->payload_b64, std::move(*header), std::string(v->payload),
                   std::move(signature), v->algorithm,   std::nullopt,       std::nullopt};
