@@ -154,9 +154,7 @@ decision authenticator::authorize(std::string_view token, const route_config& ro
     d.reason = errc::jwks_unavailable;
     return d;
   }
-  const auto digest = digest_token(token);
-  if (auto hit = digest ? cache_.find(*digest, now) : nullptr;
-      hit && keys->select(std::string_view(hit->kid))) {
+  if (auto hit = cache_.find(token, now); hit && keys->select(std::string_view(hit->kid))) {
     hits_.fetch_add(1, std::memory_order_relaxed);
     decision d;
     d.cache_hit = true;
@@ -172,7 +170,7 @@ decision authenticator::authorize(std::string_view token, const route_config& ro
   misses_.fetch_add(1, std::memory_order_relaxed);
   std::shared_ptr<const verified_entry> built;
   auto d = decide(token, *keys, opt_, cfg_, route, now, &built);
-  if (built && digest) cache_.insert(*digest, built, now);
+  if (built) cache_.insert(token, built, now);
   if (d.reason == jose::errc::kid_unknown) d.refetching = jwks_->on_unknown_kid();
   return d;
 }

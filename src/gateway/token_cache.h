@@ -1,16 +1,16 @@
 // Tokens already verified, so a repeated token costs a hash lookup, not an RSA verify.
-// Keyed by SHA-256 of the whole token (collision-resistant: an attacker cannot craft a token
-// that hits another's entry); bounded; an entry is valid until the earlier of its exp (plus
-// leeway) and its key leaving the issuer's key set (checked on every hit). Route scopes are
-// checked per request, never cached.
+// Keyed by the whole token: a hash of all of it picks the bucket, and a hit needs the stored
+// token to equal the presented one byte for byte (compared in constant time), so no other
+// token can ever reach an entry. Only verified tokens are stored, whose bytes nobody but the
+// issuer chooses, so buckets cannot be flooded by crafted collisions. Bounded; an entry is
+// valid until the earlier of its exp (plus leeway) and its key leaving the issuer's key set
+// (checked on every hit). Route scopes are checked per request, never cached.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -26,32 +26,46 @@ struct verified_entry {
   std::vector<std::pair<std::string, std::string>> headers;  // claim headers for the upstream
 };
 
-using token_digest = std::array<unsigned char, 32>;
-
-/// SHA-256 of the token; nullopt only if OpenSSL fails, and then the cache is not used.
-std::optional<token_digest> digest_token(std::string_view token);
-
 class token_cache {
  public:
   explicit token_cache(std::size_t capacity);
-  std::shared_ptr<const verified_entry> find(const token_digest& d, std::int64_t now) const;
-  void insert(const token_digest& d, std::shared_ptr<const verified_entry> e, std::int64_t now);
+  std::shared_ptr<const verified_entry> find(std::string_view token, std::int64_t now) const;
+  void insert(std::string_view token, std::shared_ptr<const verified_entry> e, std::int64_t now);
   std::size_t size() const;
 
  private:
-  struct digest_hash {
-    std::size_t operator()(const token_digest& d) const noexcept {
-      std::size_t h;
-      static_assert(sizeof h <= sizeof d);
-      std::memcpy(&h, d.data(), sizeof h);
-      return h;
+  // The token with its hash, computed once per lookup (it picks the shard and the bucket).
+  struct key {
+    std::size_t hash;
+    std::string token;
+  };
+  struct key_view {
+    std::size_t hash;
+    std::string_view token;
+  };
+  struct key_hash {
+    using is_transparent = void;
+    std::size_t operator()(const key& k) const noexcept { return k.hash; }
+    std::size_t operator()(const key_view& k) const noexcept { return k.hash; }
+  };
+  struct key_equal {
+    using is_transparent = void;
+    static bool same(std::string_view a, std::string_view b) noexcept;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept {
+      return a.hash == b.hash && same(a.token, b.token);
     }
   };
   struct shard {
     mutable std::mutex m;
-    std::unordered_map<token_digest, std::shared_ptr<const verified_entry>, digest_hash> map;
+    std::unordered_map<key, std::shared_ptr<const verified_entry>, key_hash, key_equal> map;
   };
   static constexpr std::size_t shards = 16;
+  static key_view view(std::string_view token) noexcept;
+  // the hash's top bits pick the shard, its low bits the bucket
+  static_assert(shards == 16 && sizeof(std::size_t) == 8);
+  const shard& shard_of(const key_view& k) const noexcept { return shards_[k.hash >> 60]; }
+  shard& shard_of(const key_view& k) noexcept { return shards_[k.hash >> 60]; }
   std::size_t per_shard_;
   std::array<shard, shards> shards_;
 };

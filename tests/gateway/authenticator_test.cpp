@@ -156,22 +156,38 @@ TEST(TokenCache, HitsUntilValidUntilAndStaysBounded) {
   auto e = std::make_shared<verified_entry>();
   e->kid = "k";
   e->valid_until = now + 10;
-  const auto d = digest_token("t1").value();
-  cache.insert(d, e, now);
-  EXPECT_NE(cache.find(d, now), nullptr);
-  EXPECT_NE(cache.find(d, now + 9), nullptr);
-  EXPECT_EQ(cache.find(d, now + 10), nullptr);
-  EXPECT_EQ(cache.find(digest_token("t2").value(), now), nullptr);
-  for (int i = 0; i < 10000; ++i)
-    cache.insert(digest_token("tok" + std::to_string(i)).value(), e, now);
+  const std::string t1 = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln";
+  cache.insert(t1, e, now);
+  EXPECT_EQ(cache.find(t1, now), e);
+  EXPECT_NE(cache.find(std::string(t1), now + 9), nullptr);  // another buffer, same bytes
+  EXPECT_EQ(cache.find(t1, now + 10), nullptr);
+  for (int i = 0; i < 10000; ++i) cache.insert("tok" + std::to_string(i), e, now);
   EXPECT_LE(cache.size(), 160u);
-  EXPECT_NE(digest_token("a"), digest_token("b"));
-  // SHA-256 itself (FIPS 180-2 "abc"), also when the per-thread context is reused
-  const token_digest abc{0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
-                         0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
-                         0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
-  EXPECT_EQ(digest_token("abc"), abc);
-  EXPECT_EQ(digest_token("abc"), abc);
+}
+
+// Only the very same token hits: a prefix, an extension, one changed byte anywhere (the
+// signature's last character included) or the same length with other bytes all miss.
+TEST(TokenCache, OnlyTheSameBytesHit) {
+  token_cache cache(1000);
+  auto e = std::make_shared<verified_entry>();
+  e->kid = "k";
+  e->valid_until = now + 100;
+  const std::string t = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl";
+  cache.insert(t, e, now);
+  ASSERT_EQ(cache.find(t, now), e);
+  std::vector<std::string> others = {t.substr(0, t.size() - 1), t + "A", std::string(t.size(), 'A'),
+                                     ""};
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    auto o = t;
+    o[i] = static_cast<char>(o[i] == 'A' ? 'B' : 'A');
+    others.push_back(o);
+  }
+  for (const auto& o : others) EXPECT_EQ(cache.find(o, now), nullptr) << o;
+  // a replaced entry is the new one
+  auto e2 = std::make_shared<verified_entry>(*e);
+  cache.insert(t, e2, now);
+  EXPECT_EQ(cache.find(t, now), e2);
+  EXPECT_EQ(cache.size(), 1u);
 }
 
 }  // namespace
