@@ -206,6 +206,10 @@ class any_stream {
   tls_stream* tls() { return tls_.get(); }
   executor_type get_executor() { return tcp().get_executor(); }
 
+  // An upstream connection's read buffer, kept (empty) with it in the pool, so a request
+  // through a pooled connection allocates none.
+  beast::flat_buffer spare;
+
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& b, Token&& token) {
     return asio::async_initiate<Token, void(beast::error_code, std::size_t)>(
@@ -466,22 +470,81 @@ struct piece_buffers {
     if (n > 0) b[k++] = asio::buffer(data, n);
     if (chunked && n > 0) b[k++] = asio::buffer("\r\n", 2);
     if (chunked && last) b[k++] = asio::buffer("0\r\n\r\n", 5);
+    size = asio::buffer_size(b);
   }
   piece_buffers(const piece_buffers&) = delete;
   piece_buffers& operator=(const piece_buffers&) = delete;
 
   char size_line[24] = {};
   std::array<asio::const_buffer, 5> b{};
+  std::size_t size = 0;
 };
+
+// The rest of a write whose first write_some sent only `done` bytes (rare: a full socket
+// buffer). The whole write usually goes in one write_some, without a composed operation.
+awaitable<beast::error_code> write_rest(any_stream& s, const piece_buffers& pb, std::size_t done) {
+  beast::buffers_suffix<std::array<asio::const_buffer, 5>> rest(pb.b);
+  rest.consume(done);
+  auto [ec, n] = co_await asio::async_write(s, rest, use_tuple);
+  (void)n;
+  co_return ec;
+}
+
+// Reads until the parser has a complete message head, as http::async_read_header does (same
+// errors: end_of_stream when nothing came, partial_message when a head was cut), without its
+// composed operations; bytes already buffered are parsed first.
+template <bool isRequest, class Body>
+awaitable<beast::error_code> read_head(any_stream& s, beast::flat_buffer& buffer,
+                                       http::parser<isRequest, Body>& parser) {
+  for (;;) {
+    if (buffer.size() > 0) {
+      beast::error_code ec;
+      buffer.consume(parser.put(buffer.data(), ec));
+      if (ec && ec != http::error::need_more) co_return ec;
+      if (parser.is_header_done()) co_return beast::error_code();
+    }
+    const std::size_t room = buffer.capacity() - buffer.size();
+    auto [rec, n] = co_await s.async_read_some(
+        buffer.prepare(std::clamp<std::size_t>(room, 512, 65536)), use_tuple);
+    if (rec == asio::error::eof) {
+      if (!parser.got_some()) co_return http::error::end_of_stream;
+      beast::error_code ec;
+      parser.put_eof(ec);
+      co_return ec ? ec : beast::error_code(http::error::partial_message);
+    }
+    if (rec) co_return rec;
+    buffer.commit(n);
+  }
+}
 
 constexpr std::size_t relay_size = 16 * 1024;  // body bytes in flight per request, at most
 
-// A relay buffer for a body of `length` bytes (unknown: the maximum); not zero-filled.
-std::unique_ptr<char[]> relay_buffer(std::size_t& size, boost::optional<std::uint64_t> length) {
-  size = length && *length > 0 && *length < relay_size ? static_cast<std::size_t>(*length)
-                                                       : relay_size;
-  return std::unique_ptr<char[]>(new char[size]);
-}
+// Body bytes in flight for one request: a small body (the usual upstream answer) fits in the
+// inline bytes, a larger one gets a buffer of up to relay_size; not zero-filled.
+struct relay_buffer {
+  std::array<char, 512> small;
+  std::unique_ptr<char[]> heap;
+  char* data = nullptr;
+  std::size_t cap = 0;
+
+  // For a body of `length` bytes (unknown: the maximum).
+  void ensure(boost::optional<std::uint64_t> length) {
+    if (data != nullptr) return;
+    cap = length && *length > 0 && *length < relay_size ? static_cast<std::size_t>(*length)
+                                                        : relay_size;
+    if (cap <= small.size()) {
+      data = small.data();
+    } else {
+      heap.reset(new char[cap]);
+      data = heap.get();
+    }
+  }
+  void reset() {
+    heap.reset();
+    data = nullptr;
+    cap = 0;
+  }
+};
 
 std::vector<std::string> query_values(std::string_view query, std::string_view name) {
   std::vector<std::string> out;
@@ -497,11 +560,12 @@ std::vector<std::string> query_values(std::string_view query, std::string_view n
   return out;
 }
 
-// Whole seconds (exp, nbf and iat are whole seconds): the coarse clock is exact enough.
+// Not the coarse clock: it lags up to a tick, and a token issued in that tick after a second
+// began would have an iat in the gateway's future.
 std::int64_t wall_now() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-  return ts.tv_sec;
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 struct auth_result {
@@ -1043,16 +1107,15 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
 
   // ---- request: head + streamed body ----
   const auto up_started = std::chrono::steady_clock::now();
-  std::unique_ptr<char[]> relay;  // allocated for the first body piece
-  std::size_t relay_cap = 0;
+  relay_buffer relay;  // set up for the first body piece
   const bool req_chunked = req.chunked();
   beast::error_code rec;
   for (bool head_sent = false, more = true; more;) {
     std::size_t got = 0;
     if (!parser.is_done()) {
-      if (!relay) relay = relay_buffer(relay_cap, parser.content_length_remaining());
-      req.body().data = relay.get();
-      req.body().size = relay_cap;
+      relay.ensure(parser.content_length_remaining());
+      req.body().data = relay.data;
+      req.body().size = relay.cap;
       arm(c, lim.read_timeout);
       auto [body_ec, bn] = co_await http::async_read(c.stream, c.buffer, parser, use_tuple);
       (void)bn;
@@ -1062,17 +1125,17 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
         rec = bec;
         break;
       }
-      got = relay_cap - req.body().size;
+      got = relay.cap - req.body().size;
     }
     more = !parser.is_done();
     if (head_sent && got == 0 && more) continue;
-    piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.get(), got,
+    piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.data, got,
                      req_chunked, !more);
     // Asynchronous on purpose: a send finished on the spot would make the response read that
     // follows try a recv before the upstream could answer (EAGAIN on most requests).
     arm_upstream(c, *upstream, lim.upstream_timeout);
-    auto [wec, wn] = co_await asio::async_write(*upstream, pb.b, use_tuple);
-    (void)wn;
+    auto [wec, wn] = co_await upstream->async_write_some(pb.b, use_tuple);
+    if (!wec && wn < pb.size) wec = co_await write_rest(*upstream, pb, wn);
     head_sent = true;
     if (auto e = settle_upstream(c, wec)) {
       rec = e;
@@ -1088,13 +1151,11 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     if (req.method() == http::verb::head) rpo->skip(true);
   };
   fresh_parser();
-  beast::flat_buffer up_buffer;
+  beast::flat_buffer up_buffer = std::move(upstream->spare);
   beast::error_code hec = rec;
   if (!hec) {
     arm_upstream(c, *upstream, lim.upstream_timeout);
-    auto [e, hn] = co_await http::async_read_header(*upstream, up_buffer, *rpo, use_tuple);
-    (void)hn;
-    hec = settle_upstream(c, e);
+    hec = settle_upstream(c, co_await read_head(*upstream, up_buffer, *rpo));
   }
   {
     // a pooled connection the upstream had closed meanwhile: one fresh attempt (no body)
@@ -1112,9 +1173,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
           fresh_parser();
           up_buffer.clear();
           arm_upstream(c, *upstream, lim.upstream_timeout);
-          auto [e2, hn2] = co_await http::async_read_header(*upstream, up_buffer, *rpo, use_tuple);
-          (void)hn2;
-          hec = settle_upstream(c, e2);
+          hec = settle_upstream(c, co_await read_head(*upstream, up_buffer, *rpo));
         }
       }
     }
@@ -1151,21 +1210,21 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     head.append("Connection: keep-alive\r\n");
   head.append("\r\n", 2);
   // the request body's buffer serves again when it is large enough
-  if (relay && relay_cap < rp.content_length_remaining().value_or(relay_size)) relay.reset();
+  if (relay.cap < rp.content_length_remaining().value_or(relay_size)) relay.reset();
   beast::error_code xec;
   for (bool head_sent = false, more = true; more;) {
     std::size_t got = 0;
     if (!rp.is_done()) {
-      if (!relay) relay = relay_buffer(relay_cap, rp.content_length_remaining());
-      res.body().data = relay.get();
-      res.body().size = relay_cap;
+      relay.ensure(rp.content_length_remaining());
+      res.body().data = relay.data;
+      res.body().size = relay.cap;
       beast::error_code bec;
       if (up_buffer.size() > 0) {
         // A small body usually came with the head: taken from the buffer, no read operation.
         up_buffer.consume(rp.put(up_buffer.data(), bec));
         if (bec == http::error::need_more || bec == http::error::need_buffer) bec = {};
       }
-      if (!bec && !rp.is_done() && res.body().size == relay_cap) {
+      if (!bec && !rp.is_done() && res.body().size == relay.cap) {
         arm_upstream(c, *upstream, lim.upstream_timeout);
         auto [body_ec, bn] = co_await http::async_read(*upstream, up_buffer, rp, use_tuple);
         (void)bn;
@@ -1176,17 +1235,17 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
         xec = bec;
         break;
       }
-      got = relay_cap - res.body().size;
+      got = relay.cap - res.body().size;
     }
     more = !rp.is_done();
     if (head_sent && got == 0 && more) continue;
-    piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.get(), got,
+    piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.data, got,
                      res_chunked, !more);
     // Asynchronous on purpose, as for the upstream: while the completion waits its turn the
     // client often sends its next request, which the read that follows then finds at once.
     arm(c, lim.read_timeout);
-    auto [wec, wn] = co_await asio::async_write(c.stream, pb.b, use_tuple);
-    (void)wn;
+    auto [wec, wn] = co_await c.stream.async_write_some(pb.b, use_tuple);
+    if (!wec && wn < pb.size) wec = co_await write_rest(c.stream, pb, wn);
     head_sent = true;
     if (auto e = settle(c, wec)) {
       xec = e;
@@ -1196,7 +1255,10 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   log(status, path);
   if (!xec && upstream_keep_alive && rp.is_done() && up_buffer.size() == 0) {
     auto& slot = pool().idle[key];
-    if (slot.size() < 256) slot.push_back(std::move(upstream));
+    if (slot.size() < 256) {
+      upstream->spare = std::move(up_buffer);
+      slot.push_back(std::move(upstream));
+    }
   }
   co_return !xec && keep;
 }

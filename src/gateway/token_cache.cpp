@@ -1,16 +1,28 @@
 #include "gateway/token_cache.h"
 
-#include <openssl/crypto.h>
-
 #include <algorithm>
+#include <cstring>
 #include <functional>
 
 namespace gatepass::gateway {
 
 // A verified token is a secret bearer credential: the comparison takes the same time wherever
-// the first difference is (the length is not secret).
+// the first difference is (the length is not secret). Eight bytes per step, differences
+// OR-ed together and tested once at the end; CRYPTO_memcmp goes byte by byte, a fifth of a
+// cache hit's cost for a 600-byte token.
 bool token_cache::key_equal::same(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+  if (a.size() != b.size()) return false;
+  std::uint64_t diff = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= a.size(); i += 8) {
+    std::uint64_t x = 0, y = 0;
+    std::memcpy(&x, a.data() + i, 8);
+    std::memcpy(&y, b.data() + i, 8);
+    diff |= x ^ y;
+  }
+  for (; i < a.size(); ++i)
+    diff |= static_cast<unsigned char>(a[i]) ^ static_cast<unsigned char>(b[i]);
+  return diff == 0;
 }
 
 token_cache::key_view token_cache::view(std::string_view token) noexcept {
