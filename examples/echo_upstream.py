@@ -14,6 +14,13 @@ class Echo(BaseHTTPRequestHandler):
     def _answer(self):
         if "/chunked" in self.path:
             return self._chunked()
+        if "/folded" in self.path:
+            # a header line folded onto the next (obs-fold): a gateway must not pass it on
+            self.send_response(200)
+            self.send_header("X-Folded", "one\r\n two")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         out = json.dumps({

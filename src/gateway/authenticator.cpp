@@ -98,6 +98,7 @@ authenticator::authenticator(authorizer_config cfg, std::shared_ptr<jwks_cache> 
     source_name_ = cfg_.identity_source.substr(21);
   } else {
     source_name_ = cfg_.identity_source.substr(16);
+    source_field_ = boost::beast::http::string_to_field(source_name_);
   }
 }
 

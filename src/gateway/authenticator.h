@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <boost/beast/http/field.hpp>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -60,6 +61,8 @@ class authenticator {
   /// "header" or "query"
   bool from_header() const noexcept { return from_header_; }
   const std::string& source_name() const noexcept { return source_name_; }
+  /// The identity header as Beast's enum (unknown: compare source_name()).
+  boost::beast::http::field source_field() const noexcept { return source_field_; }
 
  private:
   authorizer_config cfg_;
@@ -68,6 +71,7 @@ class authenticator {
   mutable token_cache cache_;
   bool from_header_ = true;
   std::string source_name_;
+  boost::beast::http::field source_field_ = boost::beast::http::field::unknown;
   mutable std::atomic<std::uint64_t> hits_{0}, misses_{0};
 };
 

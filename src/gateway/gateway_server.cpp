@@ -27,6 +27,7 @@
 #include "common/duration.h"
 #include "common/form_decode.h"
 #include "gateway/errc.h"
+#include "gateway/head_parser.h"
 #include "gateway/jwks_cache.h"
 #include "jose/errc.h"
 
@@ -490,16 +491,24 @@ awaitable<beast::error_code> write_rest(any_stream& s, const piece_buffers& pb, 
   co_return ec;
 }
 
+// Parses what `buffer` holds (a head, or the rest of one) in place.
+template <bool isRequest>
+std::size_t put_head(head_parser<isRequest>& parser, const beast::flat_buffer& buffer,
+                     beast::error_code& ec) {
+  const auto b = buffer.data();
+  return parser.put_head(static_cast<const char*>(b.data()), b.size(), ec);
+}
+
 // Reads until the parser has a complete message head, as http::async_read_header does (same
 // errors: end_of_stream when nothing came, partial_message when a head was cut), without its
 // composed operations; bytes already buffered are parsed first.
-template <bool isRequest, class Body>
+template <bool isRequest>
 awaitable<beast::error_code> read_head(any_stream& s, beast::flat_buffer& buffer,
-                                       http::parser<isRequest, Body>& parser) {
+                                       head_parser<isRequest>& parser) {
   for (;;) {
     if (buffer.size() > 0) {
       beast::error_code ec;
-      buffer.consume(parser.put(buffer.data(), ec));
+      buffer.consume(put_head(parser, buffer, ec));
       if (ec && ec != http::error::need_more) co_return ec;
       if (parser.is_header_done()) co_return beast::error_code();
     }
@@ -576,20 +585,23 @@ struct auth_result {
 };
 
 // Token sources of a request for one authorizer, then the decision.
-template <class Fields>
-auth_result authorize_request(const authenticator& a, const http::header<true, Fields>& req,
+auth_result authorize_request(const authenticator& a, const head_parser<true>& req,
                               std::string_view query, const route_config& route) {
   token_sources src;
   std::vector<std::string> qvals;
   if (a.from_header()) {
-    for (auto it = req.find(a.source_name());
-         it != req.end() && beast::iequals(it->name_string(), a.source_name()); ++it)
-      src.header_values.push_back(it->value());
+    const auto known = a.source_field();
+    for (const auto& f : req.fields())
+      if (known != http::field::unknown ? f.name() == known
+                                        : beast::iequals(f.name_string(), a.source_name()))
+        src.header_values.push_back(f.value());
     src.other_location = !query_values(query, "access_token").empty();
   } else {
     qvals = query_values(query, a.source_name());
     for (const auto& v : qvals) src.query_values.emplace_back(v);
-    src.other_location = req.find(http::field::authorization) != req.end();
+    src.other_location = std::any_of(req.fields().begin(), req.fields().end(), [](const auto& f) {
+      return f.name() == http::field::authorization;
+    });
   }
   auth_result r;
   auto token = a.extract(src);
@@ -785,7 +797,7 @@ void gateway_server::impl::close(client_conn& c) {
 awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   const auto st = current();
   const auto& lim = st->cfg.limits;
-  http::request_parser<http::buffer_body> parser;
+  head_parser<true> parser;
   parser.header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
   parser.body_limit(lim.max_body_bytes);
   // Plain TCP comes here once the request's first bytes arrived; TLS waits here for them
@@ -796,15 +808,14 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   beast::error_code ec;
   if (c.buffer.size() > 0) {
     // Usually the whole head arrived with the first read: parsed in place, no read operation.
-    c.buffer.consume(parser.put(c.buffer.data(), ec));
+    c.buffer.consume(put_head(parser, c.buffer, ec));
     if (ec == http::error::need_more) ec = {};
   }
   if (!ec && !parser.is_header_done()) {
     arm(c, waiting && !first ? lim.idle_timeout : lim.read_timeout);
     if (waiting) slots[c.loop].idle.insert(c);
-    auto [read_ec, n] = co_await http::async_read_header(c.stream, c.buffer, parser, use_tuple);
+    const auto read_ec = co_await read_head(c.stream, c.buffer, parser);
     if (waiting) slots[c.loop].busy.insert(c);
-    (void)n;
     ec = settle(c, read_ec);
   }
 
@@ -838,13 +849,15 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   if (stopping) {
     // draining: answer this request, then close
   }
-  auto& req = parser.get();
+  // The head's views point into c.buffer: used up before the body is read into it, except the
+  // method (copied: the access log needs it last) and scalars.
+  const auto& req = parser;
   const auto started = st->cfg.access_log ? std::chrono::steady_clock::now()
                                           : std::chrono::steady_clock::time_point();
-  const bool has_body =
-      req.has_content_length() ? parser.content_length().value_or(0) > 0 : req.chunked();
+  const bool has_body = parser.content_length() ? *parser.content_length() > 0 : parser.chunked();
   const bool client_keep_alive = req.keep_alive() && !stopping;
-  const std::string target(req.target());
+  const std::string_view target = req.target();
+  const std::string method_name(req.method_string());
   std::size_t route_index = st->cfg.routes.size();  // unmatched
   unsigned status = 0;
   std::error_code reason;
@@ -856,7 +869,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     json::object o;
     o["time"] = format_utc(wall_now());
     o["remote"] = c.remote;
-    o["method"] = std::string(req.method_string());
+    o["method"] = method_name;
     o["path"] = std::string(path);  // normalized, never the query: it may hold a token
     o["route"] = route_index < st->route_labels.size() ? st->route_labels[route_index] : "";
     o["status"] = code;
@@ -899,16 +912,11 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
 
   // forward-auth for nginx auth_request, Traefik ForwardAuth, Envoy ext_authz
   if (path == st->cfg.forward_auth_path) {
-    auto h = [&](http::field f1, const char* f2) {
-      auto v = req[f2];
-      return v.empty() ? std::string(req[f1]) : std::string(v);
-    };
     std::string method(req["X-Original-Method"]);
     if (method.empty()) method = std::string(req["X-Forwarded-Method"]);
     if (method.empty()) method = "GET";
     std::string uri(req["X-Original-URI"]);
     if (uri.empty()) uri = std::string(req["X-Forwarded-Uri"]);
-    (void)h;
     const auto fq = uri.find('?');
     auto fnorm = normalize_path(std::string_view(uri).substr(0, fq));
     const std::string_view fquery =
@@ -940,7 +948,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
                              code == 200 ? "{\"message\":\"OK\"}" : "");
   }
 
-  auto match = st->matcher.match(std::string(req.method_string()), path);
+  auto match = st->matcher.match(method_name, path);
   if (!match) {
     reason = errc::route_not_found;
     log(404, path);
@@ -997,7 +1005,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       if (!tok.empty() && conn_count < std::size(conn_tokens)) conn_tokens[conn_count++] = tok;
       conn = comma == std::string_view::npos ? std::string_view() : conn.substr(comma + 1);
     }
-    auto dropped = [&](const http::fields::value_type& f) {
+    auto dropped = [&](const head_parser<true>::field_view& f) {
       switch (f.name()) {
         case http::field::host:
           return true;
@@ -1035,7 +1043,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     head.append(" HTTP/1.1\r\n", 11);
     append_field(head, "Host", up.host_header);
     std::string_view xff, original_host = req[http::field::host];
-    for (const auto& f : req) {
+    for (const auto& f : req.fields()) {
       if (dropped(f)) {
         if (xff.empty() && beast::iequals(f.name_string(), "x-forwarded-for")) xff = f.value();
         continue;
@@ -1114,8 +1122,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     std::size_t got = 0;
     if (!parser.is_done()) {
       relay.ensure(parser.content_length_remaining());
-      req.body().data = relay.data;
-      req.body().size = relay.cap;
+      parser.body_buffer(relay.data, relay.cap);
       arm(c, lim.read_timeout);
       auto [body_ec, bn] = co_await http::async_read(c.stream, c.buffer, parser, use_tuple);
       (void)bn;
@@ -1125,7 +1132,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
         rec = bec;
         break;
       }
-      got = relay.cap - req.body().size;
+      got = relay.cap - parser.body_room();
     }
     more = !parser.is_done();
     if (head_sent && got == 0 && more) continue;
@@ -1144,7 +1151,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   }
 
   // ---- response: header, then streamed body ----
-  std::optional<http::response_parser<http::buffer_body>> rpo;
+  std::optional<head_parser<false>> rpo;  // its views point into up_buffer
   auto fresh_parser = [&] {
     rpo.emplace();
     rpo->body_limit(boost::none);
@@ -1190,9 +1197,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   st->counters->observe_upstream(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - up_started).count());
   auto& rp = *rpo;
-  auto& res = rp.get();
-  status = res.result_int();
-  const bool upstream_keep_alive = res.keep_alive();
+  status = rp.status();
+  const bool upstream_keep_alive = rp.keep_alive();
   // a body that ends when the upstream closes cannot be delimited on a kept-alive connection
   const bool keep = client_keep_alive && !rp.need_eof();
   const bool res_chunked = !rp.is_done() && rp.chunked();
@@ -1200,9 +1206,9 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   head.append("HTTP/1.1 ", 9);
   head.append(std::to_string(status));
   head += ' ';
-  head.append(res.reason());
+  head.append(rp.reason());
   head.append("\r\n", 2);
-  for (const auto& f : res)
+  for (const auto& f : rp.fields())
     if (!is_hop_by_hop(f.name_string())) append_field(head, f.name_string(), f.value());
   if (!keep)
     head.append("Connection: close\r\n");
@@ -1216,15 +1222,14 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     std::size_t got = 0;
     if (!rp.is_done()) {
       relay.ensure(rp.content_length_remaining());
-      res.body().data = relay.data;
-      res.body().size = relay.cap;
+      rp.body_buffer(relay.data, relay.cap);
       beast::error_code bec;
       if (up_buffer.size() > 0) {
         // A small body usually came with the head: taken from the buffer, no read operation.
         up_buffer.consume(rp.put(up_buffer.data(), bec));
         if (bec == http::error::need_more || bec == http::error::need_buffer) bec = {};
       }
-      if (!bec && !rp.is_done() && res.body().size == relay.cap) {
+      if (!bec && !rp.is_done() && rp.body_room() == relay.cap) {
         arm_upstream(c, *upstream, lim.upstream_timeout);
         auto [body_ec, bn] = co_await http::async_read(*upstream, up_buffer, rp, use_tuple);
         (void)bn;
@@ -1235,7 +1240,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
         xec = bec;
         break;
       }
-      got = relay.cap - res.body().size;
+      got = relay.cap - rp.body_room();
     }
     more = !rp.is_done();
     if (head_sent && got == 0 && more) continue;
