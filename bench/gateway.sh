@@ -3,20 +3,26 @@
 # wrk and one nginx `return 200` upstream on core 1. Baselines are measured in the same run.
 #   (a) the upstream directly        (b) nginx proxy_pass, keepalive, no auth
 #   (c) gatepass, one valid RS256 token on every request (verified-token cache)
-#   (d) gatepass, a different valid token per request from a pool of 10,000 (RSA verify each)
+#   (d) gatepass, a different valid token per request from a pool of 10,000 (each verified
+#       with RSA once, then answered from the verified-token cache)
 #   (e) gatepass, invalid tokens
+# b-e run in ROUNDS interleaved rounds (default 3) and the summary takes the median of each
+# figure: throughput on these machines drifts by a fifth between runs minutes apart. Each run
+# also reports the component's CPU time per request (user + system, from /proc), which does not
+# depend on what the other core was doing.
 # Prints req/s, p50, p99, the ratios c/b and d/b, d against `openssl speed rsa2048` verify,
 # and the gateway's RSS with 10,000 idle keep-alive connections (fresh, then after one request
 # on each).
-# Usage: bench/gateway.sh [--rss-only] [GATEPASS_BIN] [SECONDS]
+# Usage: [ROUNDS=n] [CONNS=n] bench/gateway.sh [--rss-only] [GATEPASS_BIN] [SECONDS]
 #   --rss-only: skip the wrk runs; only the 10,000-idle-connection RSS check
 set -euo pipefail
 RSS_ONLY=0
 if [[ "${1:-}" == "--rss-only" ]]; then RSS_ONLY=1; shift; fi
 BIN=${1:-build-release/gatepass}
 BIN=$(readlink -f "$BIN")
-SECS=${2:-10}
+SECS=${2:-8}
 CONNS=${CONNS:-64}
+ROUNDS=${ROUNDS:-3}
 HERE=$(cd "$(dirname "$0")" && pwd)
 W=$(mktemp -d /tmp/gp-bench.XXXXXX)
 PIDS=()
@@ -84,40 +90,73 @@ request = function()
 end
 LUA
 
-run() {  # name url [wrk args…] → "req/s p50 p99"
-  local name=$1 url=$2; shift 2
-  local out
+# One wrk run against the component whose process is `pid`; appends "req/s p50 p99 cpu" to
+# $W/name.res (latencies in ms; cpu: the component's CPU time per request in µs, user + system,
+# from /proc: a figure that does not depend on how busy the other core was).
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us/,"",v); print v/1000 } else if (v ~ /ms$/) { sub(/ms/,"",v); print v } else { sub(/s$/,"",v); print v*1000 } }'; }
+run() {  # name pid url [wrk args…]
+  local name=$1 pid=$2 url=$3; shift 3
+  local out t0 t1
+  t0=$(cpu_ticks "$pid")
   out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$@" "$url" 2>&1)
-  local rps p50 p99
+  t1=$(cpu_ticks "$pid")
+  local rps p50 p99 non2xx cpu
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  local non2xx
   non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  printf '%-44s %10s req/s   p50 %-9s p99 %-9s %s\n' "$name" "$rps" "$p50" "$p99" "${non2xx:+non-2xx: $non2xx}"
-  echo "$rps $p50 $p99" > "$W/$name.res"
+  cpu=$(awk -v a="$t0" -v b="$t1" -v r="$rps" -v s="$SECS" -v hz="$CLK_TCK" \
+        'BEGIN { printf "%.1f", (b - a) / hz * 1e6 / (r * s) }')
+  printf '%-28s %10s req/s   p50 %-9s p99 %-9s CPU %5s us/req %s\n' "$name" "$rps" "$p50" "$p99" \
+         "$cpu" "${non2xx:+non-2xx: $non2xx}"
+  echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu" >> "$W/$name.res"
 }
-to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us/,"",v); print v/1000 } else if (v ~ /ms$/) { sub(/ms/,"",v); print v } else { sub(/s$/,"",v); print v*1000 } }'; }
+# the median of each column over the rounds
+median() {  # name → "req/s p50 p99 cpu"
+  local cols=()
+  for k in 1 2 3 4; do
+    cols+=("$(awk -v k="$k" '{print $k}' "$W/$1.res" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')")
+  done
+  echo "${cols[*]}"
+}
 
+# nginx's worker (the process that does the proxying) for its CPU figure
+NGX_PID=$(pgrep -P "$(cat "$W/nginx/px.pid")" | head -1)
+UP_PID=$(pgrep -P "$(cat "$W/nginx/up.pid")" | head -1)
 echo
 echo "== gateway benchmark: ${SECS}s per run, $CONNS connections, component on core 0, wrk on core 1"
-run a_direct "http://127.0.0.1:$UP/bench/x"
-run b_nginx "http://127.0.0.1:$NGX/bench/x"
-run c_gatepass_same_token "http://127.0.0.1:$GW/bench/x" -H "Authorization: Bearer $TOKEN"
-TOKENS="$W/tokens.txt" run d_gatepass_token_pool "http://127.0.0.1:$GW/bench/x" -s "$W/pool.lua"
-run e_gatepass_invalid "http://127.0.0.1:$GW/bench/x" -H "Authorization: Bearer ${TOKEN%??????}AAAAAA"
+echo "   $ROUNDS interleaved rounds of b-e (this machine's throughput drifts between runs);"
+echo "   the summary is the median of each figure"
+run a_direct "$UP_PID" "http://127.0.0.1:$UP/bench/x"
+for r in $(seq "$ROUNDS"); do
+  echo "-- round $r"
+  run b_nginx "$NGX_PID" "http://127.0.0.1:$NGX/bench/x"
+  run c_gatepass_same_token "$GP_PID" "http://127.0.0.1:$GW/bench/x" -H "Authorization: Bearer $TOKEN"
+  TOKENS="$W/tokens.txt" run d_gatepass_token_pool "$GP_PID" "http://127.0.0.1:$GW/bench/x" -s "$W/pool.lua"
+  run e_gatepass_invalid "$GP_PID" "http://127.0.0.1:$GW/bench/x" -H "Authorization: Bearer ${TOKEN%??????}AAAAAA"
+done
 
 VERIFY=$(taskset -c 0 openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048/ {print $7}')
-read -r b_rps b_p50 b_p99 < "$W/b_nginx.res"
-read -r c_rps c_p50 c_p99 < "$W/c_gatepass_same_token.res"
-read -r d_rps _ _ < "$W/d_gatepass_token_pool.res"
 echo
-awk -v b="$b_rps" -v c="$c_rps" -v d="$d_rps" -v v="$VERIFY" \
-    -v cp="$(to_ms "$c_p99")" -v bp="$(to_ms "$b_p99")" 'BEGIN {
+echo "== summary (median of $ROUNDS rounds; a: one run)"
+printf '%-28s %10s   %-9s %-9s %s\n' run "req/s" "p50 ms" "p99 ms" "CPU us/req"
+for n in a_direct b_nginx c_gatepass_same_token d_gatepass_token_pool e_gatepass_invalid; do
+  read -r rps p50 p99 cpu <<<"$(median "$n")"
+  printf '%-28s %10s   %-9s %-9s %s\n' "$n" "$rps" "$p50" "$p99" "$cpu"
+done
+read -r b_rps _ b_p99 b_cpu <<<"$(median b_nginx)"
+read -r c_rps _ c_p99 c_cpu <<<"$(median c_gatepass_same_token)"
+read -r d_rps _ _ _ <<<"$(median d_gatepass_token_pool)"
+echo
+awk -v b="$b_rps" -v c="$c_rps" -v d="$d_rps" -v v="$VERIFY" -v cp="$c_p99" -v bp="$b_p99" \
+    -v bc="$b_cpu" -v cc="$c_cpu" 'BEGIN {
   printf "c/b (same token vs nginx)          %.2f   (target >= 1.0)\n", c/b
   printf "d/b (token pool vs nginx)          %.2f\n", d/b
   printf "d / rsa2048 verify floor (%.0f/s)  %.2f   (target >= 0.8)\n", v, d/v
   printf "p99 c / p99 nginx                  %.2f   (target <= 1.2)\n", cp/bp
+  printf "CPU per request, nginx / gatepass  %.2f   (c: %.1f us, b: %.1f us)\n", bc/cc, cc, bc
 }'
 fi  # RSS_ONLY
 

@@ -122,7 +122,7 @@ result<std::string_view> authenticator::extract(const token_sources& src) const 
 decision authenticator::decide(std::string_view token, const jose::key_set& keys,
                                const jose::verify_options& opt, const authorizer_config& cfg,
                                const route_config& route, std::int64_t now,
-                               std::shared_ptr<const verified_entry>* built) {
+                               std::shared_ptr<verified_entry>* built) {
   decision d;
   auto v = jose::verify_jwt(token, keys, opt, now);
   if (!v) {
@@ -135,6 +135,9 @@ decision authenticator::decide(std::string_view token, const jose::key_set& keys
   // exp is required by the gateway's policy, so always present here.
   e->valid_until = v->exp.value_or(0) + static_cast<double>(opt.claims.leeway);
   e->headers = claim_headers(v->claims(), v->scopes, cfg);
+  for (const auto& [name, value] : e->headers) {
+    e->header_lines.append(name).append(": ", 2).append(value).append("\r\n", 2);
+  }
   e->scopes = std::move(v->scopes);
   d.token = e;
   if (built != nullptr) *built = e;
@@ -155,7 +158,8 @@ decision authenticator::authorize(std::string_view token, const route_config& ro
     d.reason = errc::jwks_unavailable;
     return d;
   }
-  if (auto hit = cache_.find(token, now); hit && keys->select(std::string_view(hit->kid))) {
+  if (auto hit = cache_.find(token, now);
+      hit && (hit->verified_with == keys || keys->select(std::string_view(hit->kid)))) {
     hits_.fetch_add(1, std::memory_order_relaxed);
     decision d;
     d.cache_hit = true;
@@ -169,9 +173,12 @@ decision authenticator::authorize(std::string_view token, const route_config& ro
     return d;
   }
   misses_.fetch_add(1, std::memory_order_relaxed);
-  std::shared_ptr<const verified_entry> built;
+  std::shared_ptr<verified_entry> built;
   auto d = decide(token, *keys, opt_, cfg_, route, now, &built);
-  if (built) cache_.insert(token, built, now);
+  if (built) {
+    built->verified_with = keys;
+    cache_.insert(token, std::move(built), now);
+  }
   if (d.reason == jose::errc::kid_unknown) d.refetching = jwks_->on_unknown_kid();
   return d;
 }

@@ -52,7 +52,7 @@ class authenticator {
   static decision decide(std::string_view token, const jose::key_set& keys,
                          const jose::verify_options& opt, const authorizer_config& cfg,
                          const route_config& route, std::int64_t now,
-                         std::shared_ptr<const verified_entry>* built = nullptr);
+                         std::shared_ptr<verified_entry>* built = nullptr);
 
   const authorizer_config& config() const noexcept { return cfg_; }
   const std::shared_ptr<jwks_cache>& jwks() const noexcept { return jwks_; }

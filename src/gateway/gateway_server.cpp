@@ -1059,8 +1059,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     head.append("\r\n");
     append_field(head, "X-Forwarded-Proto", c.stream.tls() ? "https" : "http");
     if (!original_host.empty()) append_field(head, "X-Forwarded-Host", original_host);
-    if (token)
-      for (const auto& [k, v] : token->headers) append_field(head, k, v);
+    if (token) head.append(token->header_lines);
     head.append("\r\n", 2);
   }
 

@@ -17,6 +17,10 @@
 #include <utility>
 #include <vector>
 
+namespace gatepass::jose {
+class key_set;
+}
+
 namespace gatepass::gateway {
 
 struct verified_entry {
@@ -24,6 +28,10 @@ struct verified_entry {
   double valid_until = 0;                                    // exp + leeway
   std::vector<std::string> scopes;                           // sorted, unique
   std::vector<std::pair<std::string, std::string>> headers;  // claim headers for the upstream
+  std::string header_lines;  // the same as "Name: value\r\n" lines, appended to a request whole
+  // The key set it was verified against, held (so no other set can ever have its address): a
+  // hit under the same set needs no kid lookup.
+  std::shared_ptr<const jose::key_set> verified_with;
 };
 
 class token_cache {

@@ -99,9 +99,17 @@ TEST(Authenticator, DecisionTable) {
       {"garbage", "not-a-token", route({}), 401, jose::errc::token_malformed},
   };
   for (const auto& r : rows) {
-    auto d = authenticator::decide(r.token, fx().set, fx().opt, fx().cfg, r.route, now);
+    std::shared_ptr<verified_entry> built;
+    auto d = authenticator::decide(r.token, fx().set, fx().opt, fx().cfg, r.route, now, &built);
     EXPECT_EQ(d.status, r.status) << r.name;
     EXPECT_EQ(d.reason, r.reason) << r.name << ": " << d.reason.message();
+    if (d.status == 401) continue;
+    // the claim headers also as the lines a proxied request carries
+    ASSERT_TRUE(built) << r.name;
+    std::string lines;
+    for (const auto& [k, v] : built->headers) lines += k + ": " + v + "\r\n";
+    EXPECT_EQ(built->header_lines, lines) << r.name;
+    EXPECT_NE(built->header_lines.find("X-Gatepass-Sub: "), std::string::npos) << r.name;
   }
 }
 

@@ -10,9 +10,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json/serialize.hpp>
+#include <ctime>
 #include <map>
 #include <thread>
 
+#include "gateway/authenticator.h"
 #include "gateway/errc.h"
 #include "jose/errc.h"
 #include "keys/key_generator.h"
@@ -270,6 +272,73 @@ TEST(JwksCache, FailedRefreshKeepsTheLastGoodKeys) {
   ASSERT_TRUE(wait_for([&] { return cache->stats().fetch_failed.load() == expected_failed + 1; }));
   EXPECT_EQ(cache->keys(), good);
   EXPECT_EQ(cache->stats().fetch_ok.load(), 1u);
+  cache->stop();
+}
+
+// The verified-token cache under a changing key set: a cached token is a hit while its key is
+// in the set (the same snapshot or a refetched one), and is refused once the key left it, even
+// though its entry has not expired.
+TEST(JwksCache, CachedTokenEndsWithItsKey) {
+  loop l;
+  fake_web web(l.ioc);
+  const auto key_a = *keys::generate_key(jose::alg::es256, 0, "a");
+  const auto key_b = *keys::generate_key(jose::alg::es256, 0, "b");
+  auto set_of = [](std::initializer_list<const jose::jwk*> ks) {
+    json::array arr;
+    for (const auto* k : ks) arr.push_back(k->to_public_json());
+    json::object doc;
+    doc["keys"] = std::move(arr);
+    return json::serialize(doc);
+  };
+  web.set(discovery, ok(discovery_doc(issuer)));
+  web.set(jwks_url, ok(set_of({&key_a, &key_b})));
+  auto opt = options();
+  opt.refetch_cooldown = 0s;
+  auto cache = jwks_cache::create(l.ioc, opt, web.fn());
+  cache->start();
+  ASSERT_TRUE(wait_for([&] { return cache->ready(); }));
+
+  authorizer_config cfg;
+  cfg.name = "jwt";
+  cfg.issuer_url = issuer;
+  cfg.audience = {"api"};
+  authenticator auth(cfg, cache, 100, 16384);
+  const std::int64_t now = std::time(nullptr);
+  json::object claims;
+  claims["iss"] = issuer;
+  claims["aud"] = "api";
+  claims["sub"] = "alice";
+  claims["exp"] = now + 600;
+  claims["scope"] = "USER";
+  const std::string token = *jose::sign_compact(key_a, json::serialize(claims), {});
+  route_config route;
+  route.scopes = {"USER"};
+
+  auto first = auth.authorize(token, route, now);
+  ASSERT_EQ(first.status, 200u) << first.reason.message();
+  EXPECT_FALSE(first.cache_hit);
+  auto again = auth.authorize(token, route, now);
+  EXPECT_EQ(again.status, 200u);
+  EXPECT_TRUE(again.cache_hit);  // same snapshot
+  EXPECT_EQ(auth.cache_hits(), 1u);
+
+  // a refetched set that still holds "a": still a hit
+  const auto before = cache->keys();
+  cache->on_unknown_kid();
+  ASSERT_TRUE(wait_for([&] { return cache->keys() != before; }));
+  auto refetched = auth.authorize(token, route, now);
+  EXPECT_EQ(refetched.status, 200u);
+  EXPECT_TRUE(refetched.cache_hit);
+
+  // "a" retired: the cached entry no longer counts, the token is refused
+  web.set(jwks_url, ok(set_of({&key_b})));
+  const auto with_a = cache->keys();
+  cache->on_unknown_kid();
+  ASSERT_TRUE(wait_for([&] { return cache->keys() != with_a; }));
+  auto retired = auth.authorize(token, route, now);
+  EXPECT_EQ(retired.status, 401u);
+  EXPECT_FALSE(retired.cache_hit);
+  EXPECT_EQ(retired.reason, jose::errc::kid_unknown);
   cache->stop();
 }
 
