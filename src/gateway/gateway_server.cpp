@@ -293,6 +293,7 @@ struct client_conn {
 
   any_stream stream;
   beast::flat_buffer buffer;  // bytes read past the last request; storage released when idle
+  std::string head;           // the message head being sent on; its storage reused while busy
   std::string remote;         // peer address, for X-Forwarded-For and the access log
   std::shared_ptr<gateway_server::impl> server;  // outlives every connection
   std::size_t loop;                              // the event loop it lives on
@@ -354,6 +355,9 @@ struct gateway_server::impl : std::enable_shared_from_this<gateway_server::impl>
     conn_list idle;
     conn_list busy;
     std::unique_ptr<asio::steady_timer> sweep;
+    // the state as this loop last saw it (only its thread touches these)
+    std::shared_ptr<const gateway_state> state;
+    std::uint64_t state_version = ~std::uint64_t{0};
   };
   std::vector<asio::io_context*> loops;
   std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
@@ -361,12 +365,24 @@ struct gateway_server::impl : std::enable_shared_from_this<gateway_server::impl>
   std::shared_ptr<ssl::context> listener_tls;  // certificate and key; null: plain HTTP (under m)
   mutable std::mutex m;
   std::shared_ptr<const gateway_state> state;
+  std::atomic<std::uint64_t> state_version{0};  // bumped after every set_state
   std::atomic<bool> stopping{false};
   std::atomic<std::int64_t> connections{0};
 
   std::shared_ptr<const gateway_state> current() const {
     std::lock_guard lock(m);
     return state;
+  }
+  // The same from a loop's thread without the lock: the loop's copy, renewed when a reload
+  // bumped the version.
+  std::shared_ptr<const gateway_state> current(std::size_t loop) {
+    auto& s = slots[loop];
+    const auto v = state_version.load(std::memory_order_acquire);
+    if (s.state_version != v) {
+      s.state = current();
+      s.state_version = v;
+    }
+    return s.state;
   }
   void accept(std::size_t i);
   void sweep(std::size_t i);
@@ -499,30 +515,46 @@ std::size_t put_head(head_parser<isRequest>& parser, const beast::flat_buffer& b
   return parser.put_head(static_cast<const char*>(b.data()), b.size(), ec);
 }
 
-// Reads until the parser has a complete message head, as http::async_read_header does (same
-// errors: end_of_stream when nothing came, partial_message when a head was cut), without its
-// composed operations; bytes already buffered are parsed first.
+// What to read into `buffer` next (Beast's read_size rule).
+std::size_t read_room(const beast::flat_buffer& buffer) {
+  return std::clamp<std::size_t>(buffer.capacity() - buffer.size(), 512, 65536);
+}
+
+// After a read into buffer.prepare() completed with `rec` and `n` bytes: the head's outcome,
+// or nullopt when more bytes are needed. The errors are http::async_read_header's:
+// end_of_stream when nothing came, partial_message when a head was cut.
+template <bool isRequest>
+std::optional<beast::error_code> head_after_read(head_parser<isRequest>& parser,
+                                                 beast::flat_buffer& buffer, beast::error_code rec,
+                                                 std::size_t n) {
+  if (rec == asio::error::eof) {
+    if (!parser.got_some() && buffer.size() == 0)
+      return beast::error_code(http::error::end_of_stream);
+    return beast::error_code(http::error::partial_message);
+  }
+  if (rec) return rec;
+  buffer.commit(n);
+  beast::error_code ec;
+  buffer.consume(put_head(parser, buffer, ec));
+  if (ec && ec != http::error::need_more) return ec;
+  if (parser.is_header_done()) return beast::error_code();
+  return std::nullopt;
+}
+
+// Reads until the parser has a complete message head, as http::async_read_header does,
+// without its composed operations; bytes already buffered are parsed first.
 template <bool isRequest>
 awaitable<beast::error_code> read_head(any_stream& s, beast::flat_buffer& buffer,
                                        head_parser<isRequest>& parser) {
+  if (buffer.size() > 0) {
+    beast::error_code ec;
+    buffer.consume(put_head(parser, buffer, ec));
+    if (ec && ec != http::error::need_more) co_return ec;
+    if (parser.is_header_done()) co_return beast::error_code();
+  }
   for (;;) {
-    if (buffer.size() > 0) {
-      beast::error_code ec;
-      buffer.consume(put_head(parser, buffer, ec));
-      if (ec && ec != http::error::need_more) co_return ec;
-      if (parser.is_header_done()) co_return beast::error_code();
-    }
-    const std::size_t room = buffer.capacity() - buffer.size();
-    auto [rec, n] = co_await s.async_read_some(
-        buffer.prepare(std::clamp<std::size_t>(room, 512, 65536)), use_tuple);
-    if (rec == asio::error::eof) {
-      if (!parser.got_some()) co_return http::error::end_of_stream;
-      beast::error_code ec;
-      parser.put_eof(ec);
-      co_return ec ? ec : beast::error_code(http::error::partial_message);
-    }
-    if (rec) co_return rec;
-    buffer.commit(n);
+    auto [rec, n] = co_await s.async_read_some(buffer.prepare(read_room(buffer)), use_tuple);
+    if (auto outcome = head_after_read(parser, buffer, rec, n)) co_return *outcome;
   }
 }
 
@@ -720,7 +752,8 @@ struct upstream_watch {
 void gateway_server::impl::wait_request(std::shared_ptr<client_conn> c, bool first) {
   if (stopping) return close(*c);
   c->buffer.shrink_to_fit();
-  const auto st = current();
+  std::string().swap(c->head);  // idle connections hold no request storage
+  const auto st = current(c->loop);
   c->waiting_since = mono_clock::now();
   c->deadline = c->waiting_since + std::chrono::seconds(first ? st->cfg.limits.read_timeout
                                                               : st->cfg.limits.idle_timeout);
@@ -795,7 +828,7 @@ void gateway_server::impl::close(client_conn& c) {
 // One request: read it, answer it (locally or through the upstream); true when the connection
 // stays open for the next one.
 awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
-  const auto st = current();
+  const auto st = current(c.loop);
   const auto& lim = st->cfg.limits;
   head_parser<true> parser;
   parser.header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
@@ -992,7 +1025,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   // Hop-by-hop headers, any named in Connection, client-sent claim headers (X-Gatepass-*,
   // configured claim headers) and the ones set here never travel; the framing headers
   // (Content-Length, Transfer-Encoding) always do, since the body is relayed as received.
-  std::string head;
+  std::string& head = c.head;
+  head.clear();
   {
     const authenticator* auth = st->route_auth[match->index].get();
     std::string_view conn_tokens[8];
@@ -1157,11 +1191,19 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     if (req.method() == http::verb::head) rpo->skip(true);
   };
   fresh_parser();
-  beast::flat_buffer up_buffer = std::move(upstream->spare);
+  beast::flat_buffer up_buffer = std::move(upstream->spare);  // empty, as pooled
   beast::error_code hec = rec;
   if (!hec) {
+    // The whole head (and a small body) usually comes with one read: read here, and only a
+    // head in parts goes on in read_head.
     arm_upstream(c, *upstream, lim.upstream_timeout);
-    hec = settle_upstream(c, co_await read_head(*upstream, up_buffer, *rpo));
+    auto [first_ec, first_n] =
+        co_await upstream->async_read_some(up_buffer.prepare(read_room(up_buffer)), use_tuple);
+    if (auto outcome = head_after_read(*rpo, up_buffer, first_ec, first_n))
+      hec = *outcome;
+    else
+      hec = co_await read_head(*upstream, up_buffer, *rpo);
+    hec = settle_upstream(c, hec);
   }
   {
     // a pooled connection the upstream had closed meanwhile: one fresh attempt (no body)
@@ -1345,8 +1387,11 @@ void gateway_server::reload_tls(const tls_config& tls) {
 }
 
 void gateway_server::set_state(std::shared_ptr<const gateway_state> state) {
-  std::lock_guard lock(impl_->m);
-  impl_->state = std::move(state);
+  {
+    std::lock_guard lock(impl_->m);
+    impl_->state = std::move(state);
+  }
+  impl_->state_version.fetch_add(1, std::memory_order_release);
 }
 
 std::int64_t gateway_server::connections() const noexcept {
