@@ -9,11 +9,22 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Echo(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    cuts = 0  # requests answered with a cut head (/cut)
     disable_nagle_algorithm = True  # headers and body leave as two writes: no 40 ms delayed-ACK stall
 
     def _answer(self):
         if "/chunked" in self.path:
             return self._chunked()
+        if "/cut-count" in self.path:
+            return self._json({"cut": Echo.cuts})
+        if "/cut" in self.path:
+            # half a response head, then the connection closes: a gateway must answer 502 and
+            # must not send the request again (it reached this upstream once already)
+            Echo.cuts += 1
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Le")
+            self.wfile.flush()
+            self.close_connection = True
+            return
         if "/folded" in self.path:
             # a header line folded onto the next (obs-fold): a gateway must not pass it on
             self.send_response(200)
@@ -31,6 +42,12 @@ class Echo(BaseHTTPRequestHandler):
             "forwarded_for": self.headers.get("X-Forwarded-For"),
             "body_bytes": len(body),
         }).encode() + b"\n"
+        self._send(out)
+
+    def _json(self, obj):
+        self._send(json.dumps(obj).encode() + b"\n")
+
+    def _send(self, out):
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))

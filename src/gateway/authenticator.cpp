@@ -1,5 +1,7 @@
 #include "gateway/authenticator.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <boost/json/serialize.hpp>
 
@@ -37,6 +39,18 @@ std::string value_text(const json::value& v) {
 std::string header_safe(std::string s) {
   std::erase_if(s, [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
   return s;
+}
+
+// A cached token verified under an older key set counts only while the current set holds the
+// very key it was verified with: the same kid, algorithm and public key (a kid reused for
+// another key ends it). Under the same set, nothing to look up.
+bool still_trusted(const verified_entry& e, const jose::key_set& keys) {
+  if (e.verified_with.get() == &keys) return true;
+  if (!e.verified_with) return false;
+  auto now_key = keys.select(std::string_view(e.kid));
+  auto then_key = e.verified_with->select(std::string_view(e.kid));
+  return now_key && then_key && (*now_key)->algorithm() == (*then_key)->algorithm() &&
+         EVP_PKEY_eq((*now_key)->pkey(), (*then_key)->pkey()) == 1;
 }
 
 }  // namespace
@@ -84,8 +98,9 @@ std::vector<std::pair<std::string, std::string>> claim_headers(
 }
 
 authenticator::authenticator(authorizer_config cfg, std::shared_ptr<jwks_cache> jwks,
-                             std::size_t cache_entries, std::size_t max_token_bytes)
-    : cfg_(std::move(cfg)), jwks_(std::move(jwks)), cache_(cache_entries) {
+                             std::size_t cache_entries, std::size_t max_token_bytes,
+                             std::size_t cache_bytes)
+    : cfg_(std::move(cfg)), jwks_(std::move(jwks)), cache_(cache_entries, cache_bytes) {
   opt_.limits.max_token_size = max_token_bytes;
   opt_.claims.issuer = cfg_.issuer_url;
   opt_.claims.audiences = cfg_.audience;
@@ -158,8 +173,7 @@ decision authenticator::authorize(std::string_view token, const route_config& ro
     d.reason = errc::jwks_unavailable;
     return d;
   }
-  if (auto hit = cache_.find(token, now);
-      hit && (hit->verified_with == keys || keys->select(std::string_view(hit->kid)))) {
+  if (auto hit = cache_.find(token, now); hit && still_trusted(*hit, *keys)) {
     hits_.fetch_add(1, std::memory_order_relaxed);
     decision d;
     d.cache_hit = true;

@@ -40,7 +40,7 @@ struct decision {
 class authenticator {
  public:
   authenticator(authorizer_config cfg, std::shared_ptr<jwks_cache> jwks, std::size_t cache_entries,
-                std::size_t max_token_bytes);
+                std::size_t max_token_bytes, std::size_t cache_bytes = token_cache::default_bytes);
 
   /// The token from the identity source: "Bearer " prefix optional; errors token_missing,
   /// token_bad_scheme, token_multiple.

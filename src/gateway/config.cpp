@@ -49,7 +49,7 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
     r.known_keys(l, "gateway.limits.",
                  {"max_header_bytes", "max_url_bytes", "max_token_bytes", "max_body_bytes",
                   "read_timeout", "idle_timeout", "upstream_connect_timeout", "upstream_timeout",
-                  "max_connections", "token_cache_entries"});
+                  "max_connections", "token_cache_entries", "token_cache_bytes"});
     auto size = [&](const char* name, std::size_t& out) {
       if (!l[name]) return;
       try {
@@ -65,6 +65,7 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
     size("max_body_bytes", c.limits.max_body_bytes);
     size("max_connections", c.limits.max_connections);
     size("token_cache_entries", c.limits.token_cache_entries);
+    size("token_cache_bytes", c.limits.token_cache_bytes);
     c.limits.read_timeout =
         r.duration(l["read_timeout"], "gateway.limits.read_timeout", c.limits.read_timeout);
     c.limits.idle_timeout =

@@ -56,6 +56,7 @@ struct limits_config {
   std::int64_t upstream_timeout = 30;             // response header wait → 504
   std::size_t max_connections = 20000;
   std::size_t token_cache_entries = 100000;
+  std::size_t token_cache_bytes = 64 * 1024 * 1024;  // tokens and their claims, per authorizer
 };
 
 struct tls_config {

@@ -142,8 +142,9 @@ std::shared_ptr<const gateway_state> build_state(const gateway_config& cfg, asio
       cache = jwks_cache::create(ioc, o);
       cache->start();
     }
-    auto a = std::make_shared<authenticator>(ac, cache, cfg.limits.token_cache_entries,
-                                             cfg.limits.max_token_bytes);
+    auto a =
+        std::make_shared<authenticator>(ac, cache, cfg.limits.token_cache_entries,
+                                        cfg.limits.max_token_bytes, cfg.limits.token_cache_bytes);
     by_name[name] = a;
     s->authenticators.push_back(a);
   }
@@ -1302,6 +1303,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   if (!xec && upstream_keep_alive && rp.is_done() && up_buffer.size() == 0) {
     auto& slot = pool().idle[key];
     if (slot.size() < 256) {
+      if (up_buffer.capacity() > 4096) up_buffer.shrink_to_fit();  // pooled: small buffers only
       upstream->spare = std::move(up_buffer);
       slot.push_back(std::move(upstream));
     }

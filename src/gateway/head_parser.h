@@ -39,18 +39,28 @@ class head_parser final : public boost::beast::http::basic_parser<isRequest> {
   /// Parses the head (or what follows it) from `data`, whose bytes the views will point into.
   /// Nothing is parsed (need_more, 0 bytes used) until the whole head is there: Beast parses
   /// a head that came in parts piecemeal (the start line and whole fields first) and the
-  /// caller would consume, and then move, the bytes those views point into.
+  /// caller would consume, and then move, the bytes those views point into. Since nothing is
+  /// used meanwhile, each call passes the same head from its first byte, grown by a read: the
+  /// search for its end resumes where the last one stopped (linear in the head, whatever
+  /// bytes a slow client sends).
   std::size_t put_head(const char* data, std::size_t size, error_code& ec) {
-    if (!this->is_header_done() &&
-        std::string_view(data, size).find("\r\n\r\n") == std::string_view::npos) {
-      ec = size >= limit_ ? boost::beast::http::error::header_limit
-                          : boost::beast::http::error::need_more;
-      return 0;
+    if (!this->is_header_done()) {
+      const std::string_view in(data, size);
+      const auto end = in.find("\r\n\r\n", searched_);
+      if (end == std::string_view::npos) {
+        searched_ = size > 3 ? size - 3 : 0;
+        ec = size >= limit_ ? boost::beast::http::error::header_limit
+                            : boost::beast::http::error::need_more;
+        return 0;
+      }
     }
     in_first_ = data;
     in_last_ = data + size;
     return this->put(boost::asio::const_buffer(data, size), ec);
   }
+
+  /// Where the next search for the head's end starts (for tests).
+  std::size_t search_resumes_at() const noexcept { return searched_; }
 
   /// Beast's header_limit, also applied while waiting for the whole head.
   void header_limit(std::uint32_t v) {
@@ -142,6 +152,7 @@ class head_parser final : public boost::beast::http::basic_parser<isRequest> {
   }
 
   std::uint32_t limit_ = 8192;  // Beast's default
+  std::size_t searched_ = 0;    // no head end before this offset (see put_head)
   const char* in_first_ = nullptr;
   const char* in_last_ = nullptr;
   boost::beast::http::verb method_ = boost::beast::http::verb::unknown;

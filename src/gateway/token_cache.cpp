@@ -1,8 +1,11 @@
 #include "gateway/token_cache.h"
 
+#include <openssl/crypto.h>
+
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <tuple>
 
 namespace gatepass::gateway {
 
@@ -29,8 +32,20 @@ token_cache::key_view token_cache::view(std::string_view token) noexcept {
   return {std::hash<std::string_view>{}(token), token};
 }
 
-token_cache::token_cache(std::size_t capacity)
-    : per_shard_(std::max<std::size_t>(1, capacity / shards)) {}
+token_cache::key::~key() {
+  if (!token.empty()) OPENSSL_cleanse(token.data(), token.size());
+}
+
+std::size_t token_cache::bytes_of(std::string_view token, const verified_entry& e) noexcept {
+  std::size_t n = 256 + token.size() + e.kid.size() + e.header_lines.size();
+  for (const auto& s : e.scopes) n += 32 + s.size();
+  for (const auto& [k, v] : e.headers) n += 64 + k.size() + v.size();
+  return n;
+}
+
+token_cache::token_cache(std::size_t capacity, std::size_t max_bytes)
+    : per_shard_(std::max<std::size_t>(1, capacity / shards)),
+      per_shard_bytes_(std::max<std::size_t>(1, max_bytes / shards)) {}
 
 std::shared_ptr<const verified_entry> token_cache::find(std::string_view token,
                                                         std::int64_t now) const {
@@ -38,28 +53,40 @@ std::shared_ptr<const verified_entry> token_cache::find(std::string_view token,
   const auto& s = shard_of(k);
   std::lock_guard lock(s.m);
   auto it = s.map.find(k);
-  if (it == s.map.end() || it->second->valid_until <= static_cast<double>(now)) return nullptr;
-  return it->second;
+  if (it == s.map.end() || it->second.entry->valid_until <= static_cast<double>(now))
+    return nullptr;
+  return it->second.entry;
 }
 
 void token_cache::insert(std::string_view token, std::shared_ptr<const verified_entry> e,
                          std::int64_t now) {
   const auto k = view(token);
+  const std::size_t bytes = bytes_of(token, *e);
+  if (bytes > per_shard_bytes_) return;  // larger than a shard may hold: never cached
   auto& s = shard_of(k);
   std::lock_guard lock(s.m);
-  if (s.map.size() >= per_shard_) {
-    std::erase_if(s.map, [now](const auto& kv) {
-      return kv.second->valid_until <= static_cast<double>(now);
+  if (auto it = s.map.find(k); it != s.map.end()) {
+    s.bytes -= it->second.bytes;
+    s.map.erase(it);
+  }
+  if (s.map.size() >= per_shard_ || s.bytes + bytes > per_shard_bytes_) {
+    std::erase_if(s.map, [&](const auto& kv) {
+      const bool expired = kv.second.entry->valid_until <= static_cast<double>(now);
+      if (expired) s.bytes -= kv.second.bytes;
+      return expired;
     });
     // still full: drop an arbitrary tenth, so a flood of distinct tokens costs O(1) amortized
+    const std::size_t count_goal = per_shard_ - per_shard_ / 10;
+    const std::size_t bytes_goal = per_shard_bytes_ - per_shard_bytes_ / 10;
     for (auto it = s.map.begin();
-         s.map.size() >= per_shard_ - per_shard_ / 10 && it != s.map.end();)
+         it != s.map.end() && (s.map.size() >= count_goal || s.bytes + bytes > bytes_goal);) {
+      s.bytes -= it->second.bytes;
       it = s.map.erase(it);
+    }
   }
-  if (auto it = s.map.find(k); it != s.map.end())
-    it->second = std::move(e);
-  else
-    s.map.emplace(key{k.hash, std::string(token)}, std::move(e));
+  s.map.emplace(std::piecewise_construct, std::forward_as_tuple(k.hash, token),
+                std::forward_as_tuple(slot{std::move(e), bytes}));
+  s.bytes += bytes;
 }
 
 std::size_t token_cache::size() const {

@@ -1,4 +1,6 @@
 // Tokens already verified, so a repeated token costs a hash lookup, not an RSA verify.
+// Bounded by entries and by bytes (a token may be 16 KiB); an evicted token is wiped before
+// its memory is freed.
 // Keyed by the whole token: a hash of all of it picks the bucket, and a hit needs the stored
 // token to equal the presented one byte for byte (compared in constant time), so no other
 // token can ever reach an entry. Only verified tokens are stored, whose bytes nobody but the
@@ -36,16 +38,26 @@ struct verified_entry {
 
 class token_cache {
  public:
-  explicit token_cache(std::size_t capacity);
+  static constexpr std::size_t default_bytes = 64 * 1024 * 1024;
+  explicit token_cache(std::size_t capacity, std::size_t max_bytes = default_bytes);
   std::shared_ptr<const verified_entry> find(std::string_view token, std::int64_t now) const;
   void insert(std::string_view token, std::shared_ptr<const verified_entry> e, std::int64_t now);
   std::size_t size() const;
 
  private:
   // The token with its hash, computed once per lookup (it picks the shard and the bucket).
+  // A bearer credential: wiped when the entry goes.
   struct key {
+    key(std::size_t h, std::string_view t) : hash(h), token(t) {}
+    key(const key&) = delete;
+    key& operator=(const key&) = delete;
+    ~key();
     std::size_t hash;
     std::string token;
+  };
+  struct slot {
+    std::shared_ptr<const verified_entry> entry;
+    std::size_t bytes;  // what the entry holds, as counted against the budget
   };
   struct key_view {
     std::size_t hash;
@@ -66,8 +78,10 @@ class token_cache {
   };
   struct shard {
     mutable std::mutex m;
-    std::unordered_map<key, std::shared_ptr<const verified_entry>, key_hash, key_equal> map;
+    std::unordered_map<key, slot, key_hash, key_equal> map;
+    std::size_t bytes = 0;
   };
+  static std::size_t bytes_of(std::string_view token, const verified_entry& e) noexcept;
   static constexpr std::size_t shards = 16;
   static key_view view(std::string_view token) noexcept;
   // the hash's top bits pick the shard, its low bits the bucket
@@ -75,6 +89,7 @@ class token_cache {
   const shard& shard_of(const key_view& k) const noexcept { return shards_[k.hash >> 60]; }
   shard& shard_of(const key_view& k) noexcept { return shards_[k.hash >> 60]; }
   std::size_t per_shard_;
+  std::size_t per_shard_bytes_;
   std::array<shard, shards> shards_;
 };
 

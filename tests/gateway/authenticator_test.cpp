@@ -173,6 +173,25 @@ TEST(TokenCache, HitsUntilValidUntilAndStaysBounded) {
   EXPECT_LE(cache.size(), 160u);
 }
 
+// The byte budget bounds the cache whatever the entry count allows: 16 shards of 8 KiB hold
+// at most 128 KiB of 1 KiB tokens, and a token larger than a shard's budget is never kept.
+TEST(TokenCache, BoundedByBytes) {
+  token_cache cache(100000, 128 * 1024);
+  auto e = std::make_shared<verified_entry>();
+  e->kid = "k";
+  e->valid_until = now + 100;
+  for (int i = 0; i < 5000; ++i) cache.insert(std::to_string(i) + std::string(1024, 't'), e, now);
+  EXPECT_LE(cache.size(), 128u * 1024 / 1024);
+  EXPECT_GT(cache.size(), 16u);
+  const std::string huge(16 * 1024, 'h');
+  cache.insert(huge, e, now);
+  EXPECT_EQ(cache.find(huge, now), nullptr);
+  // the newest entry is kept
+  const std::string last = "last" + std::string(1024, 't');
+  cache.insert(last, e, now);
+  EXPECT_EQ(cache.find(last, now), e);
+}
+
 // Only the very same token hits: a prefix, an extension, one changed byte anywhere (the
 // signature's last character included) or the same length with other bytes all miss.
 TEST(TokenCache, OnlyTheSameBytesHit) {

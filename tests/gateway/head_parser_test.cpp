@@ -152,6 +152,36 @@ TEST(HeadParser, HeadSplitOverReadsIsParsedWhole) {
   }
 }
 
+// A slow client growing a head one byte per read: each search for the head's end resumes just
+// before the new byte (so the whole head is searched once, however its bytes look: '\r' would
+// stop a naive rescan at every byte), an end that spans two reads is still found, and a head
+// that never ends stops at the limit.
+TEST(HeadParser, HeadGrownByteByByteIsSearchedOnce) {
+  for (char filler : {'\r', 'a'}) {
+    head_parser<true> p;
+    p.header_limit(16384);
+    std::string buffer = "GET ";
+    error_code ec;
+    while (buffer.size() < 16384) {
+      buffer += filler;
+      ASSERT_EQ(p.put_head(buffer.data(), buffer.size(), ec), 0u);
+      ASSERT_EQ(p.search_resumes_at(), buffer.size() - 3) << int(filler);
+      if (ec != http::error::need_more) break;
+    }
+    EXPECT_EQ(ec, http::error::header_limit) << int(filler);
+  }
+  const std::string text = "GET /x HTTP/1.1\r\nHost: h\r\n\r\n";
+  head_parser<true> p;
+  error_code ec;
+  for (std::size_t n = 1; n < text.size(); ++n) {
+    ASSERT_EQ(p.put_head(text.data(), n, ec), 0u) << n;
+    ASSERT_EQ(ec, http::error::need_more) << n;
+  }
+  EXPECT_EQ(p.put_head(text.data(), text.size(), ec), text.size());
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(p[http::field::host], "h");
+}
+
 TEST(HeadParser, BodyFollowsBufferBodyRules) {
   const std::string text = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789";
   head_parser<false> p;

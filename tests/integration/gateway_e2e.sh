@@ -103,6 +103,13 @@ check "request head in four pieces: proxied whole" 200 "${out%% *}"
 contains "request head in four pieces: path and claims intact" '"path": "/myfunction/protected/user/pieces", "sub": "alice"' "$out"
 out=$(raw_request "$GW" 'GET /myfunction/protected/user/a HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer '"$USER_T"'\r\nX-A: one\r\n two\r\n\r\n')
 check "folded request header refused" 400 "${out%% *}"
+# an upstream that cuts its answer mid-head on a pooled connection: 502, and the request is not
+# sent again (only a connection that closed before answering anything is retried)
+curl -s -o /dev/null -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/warm"
+cuts_before=$(curl -s "http://127.0.0.1:$UP/cut-count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["cut"])')
+check "upstream answer cut mid-head: 502" 502 "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/cut")"
+cuts_after=$(curl -s "http://127.0.0.1:$UP/cut-count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["cut"])')
+check "upstream answer cut mid-head: the request reached it once" 1 "$((cuts_after - cuts_before))"
 check "folded upstream response header: 502" 502 "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/folded")"
 body=$(curl -s -X GET -H "Authorization: Bearer $USER_T" --data-binary @<(head -c 300000 /dev/urandom) -H "Content-Type: application/octet-stream" "$G/myfunction/protected/user/upload")
 contains "request body streamed to the upstream" '"body_bytes": 300000' "$body"
