@@ -55,6 +55,19 @@ bool still_trusted(const verified_entry& e, const jose::key_set& keys) {
 
 }  // namespace
 
+std::vector<std::pair<std::string, std::string>> header_pairs(const verified_entry& e) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::string_view rest = e.header_lines;
+  while (!rest.empty()) {
+    const auto eol = rest.find("\r\n");
+    const auto line = rest.substr(0, eol);
+    const auto colon = line.find(": ");
+    out.emplace_back(std::string(line.substr(0, colon)), std::string(line.substr(colon + 2)));
+    rest = eol == std::string_view::npos ? std::string_view() : rest.substr(eol + 2);
+  }
+  return out;
+}
+
 bool scopes_satisfied(const std::vector<std::string>& granted, const route_config& route) {
   if (route.scopes.empty()) return true;
   auto has = [&](const std::string& s) {
@@ -149,8 +162,7 @@ decision authenticator::decide(std::string_view token, const jose::key_set& keys
   e->kid = v->kid;
   // exp is required by the gateway's policy, so always present here.
   e->valid_until = v->exp.value_or(0) + static_cast<double>(opt.claims.leeway);
-  e->headers = claim_headers(v->claims(), v->scopes, cfg);
-  for (const auto& [name, value] : e->headers) {
+  for (const auto& [name, value] : claim_headers(v->claims(), v->scopes, cfg)) {
     e->header_lines.append(name).append(": ", 2).append(value).append("\r\n", 2);
   }
   e->scopes = std::move(v->scopes);

@@ -75,6 +75,9 @@ class authenticator {
   mutable std::atomic<std::uint64_t> hits_{0}, misses_{0};
 };
 
+/// A cached token's claim headers as (name, value) pairs.
+std::vector<std::pair<std::string, std::string>> header_pairs(const verified_entry& e);
+
 /// True when `granted` satisfies the route's scopes (any, or all with scopes_all).
 bool scopes_satisfied(const std::vector<std::string>& granted, const route_config& route);
 

@@ -970,7 +970,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
         auto ar = authorize_request(*a, req, fquery, route);
         code = ar.status;
         reason = ar.reason;
-        if (ar.token) headers = ar.token->headers;
+        if (ar.token) headers = header_pairs(*ar.token);
         if (code != 200) {
           headers.clear();
           headers.emplace_back("WWW-Authenticate", bearer_challenge(&route, code, reason));

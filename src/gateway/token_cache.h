@@ -27,10 +27,11 @@ namespace gatepass::gateway {
 
 struct verified_entry {
   std::string kid;
-  double valid_until = 0;                                    // exp + leeway
-  std::vector<std::string> scopes;                           // sorted, unique
-  std::vector<std::pair<std::string, std::string>> headers;  // claim headers for the upstream
-  std::string header_lines;  // the same as "Name: value\r\n" lines, appended to a request whole
+  double valid_until = 0;           // exp + leeway
+  std::vector<std::string> scopes;  // sorted, unique
+  // The claim headers for the upstream as "Name: value\r\n" lines, appended to a request
+  // whole (header_pairs splits them for forward-auth answers).
+  std::string header_lines;
   // The key set it was verified against, held (so no other set can ever have its address): a
   // hit under the same set needs no kid lookup.
   std::shared_ptr<const jose::key_set> verified_with;
