@@ -6,8 +6,10 @@
 #   (d) gatepass, a different valid token per request from a pool of 10,000 (each verified
 #       with RSA once, then answered from the verified-token cache)
 #   (e) gatepass, invalid tokens
-# b-e run in ROUNDS interleaved rounds (default 3) and the summary takes the median of each
-# figure: throughput on these machines drifts by a fifth between runs minutes apart. Each run
+# b-e run in ROUNDS interleaved rounds (default 3), the RSA verify floor measured next to (d)
+# in each; the summary takes the median of each figure, and the ratios are taken within each
+# round, then their median: throughput on these machines drifts by a fifth between runs
+# minutes apart. Each run
 # also reports the component's CPU time per request (user + system, from /proc), which does not
 # depend on what the other core was doing.
 # Prints req/s, p50, p99, the ratios c/b and d/b, d against `openssl speed rsa2048` verify,
@@ -135,10 +137,12 @@ for r in $(seq "$ROUNDS"); do
   run b_nginx "$NGX_PID" "http://127.0.0.1:$NGX/bench/x"
   run c_gatepass_same_token "$GP_PID" "http://127.0.0.1:$GW/bench/x" -H "Authorization: Bearer $TOKEN"
   TOKENS="$W/tokens.txt" run d_gatepass_token_pool "$GP_PID" "http://127.0.0.1:$GW/bench/x" -s "$W/pool.lua"
+  # the RSA verify floor next to (d), on the same core: the machine's pace changes between rounds
+  taskset -c 0 openssl speed -seconds 2 rsa2048 2>/dev/null | awk '/^rsa 2048/ {print $7}' >> "$W/floor.res"
+  printf '%-28s %10s verify/s (openssl speed rsa2048, core 0)\n' floor "$(tail -1 "$W/floor.res")"
   run e_gatepass_invalid "$GP_PID" "http://127.0.0.1:$GW/bench/x" -H "Authorization: Bearer ${TOKEN%??????}AAAAAA"
 done
 
-VERIFY=$(taskset -c 0 openssl speed -seconds 3 rsa2048 2>/dev/null | awk '/^rsa 2048/ {print $7}')
 echo
 echo "== summary (median of $ROUNDS rounds; a: one run)"
 printf '%-28s %10s   %-9s %-9s %s\n' run "req/s" "p50 ms" "p99 ms" "CPU us/req"
@@ -146,18 +150,29 @@ for n in a_direct b_nginx c_gatepass_same_token d_gatepass_token_pool e_gatepass
   read -r rps p50 p99 cpu <<<"$(median "$n")"
   printf '%-28s %10s   %-9s %-9s %s\n' "$n" "$rps" "$p50" "$p99" "$cpu"
 done
-read -r b_rps _ b_p99 b_cpu <<<"$(median b_nginx)"
-read -r c_rps _ c_p99 c_cpu <<<"$(median c_gatepass_same_token)"
-read -r d_rps _ _ _ <<<"$(median d_gatepass_token_pool)"
+# The ratios are taken within each round (the runs minutes apart are not comparable), then
+# their median.
 echo
-awk -v b="$b_rps" -v c="$c_rps" -v d="$d_rps" -v v="$VERIFY" -v cp="$c_p99" -v bp="$b_p99" \
-    -v bc="$b_cpu" -v cc="$c_cpu" 'BEGIN {
-  printf "c/b (same token vs nginx)          %.2f   (target >= 1.0)\n", c/b
-  printf "d/b (token pool vs nginx)          %.2f\n", d/b
-  printf "d / rsa2048 verify floor (%.0f/s)  %.2f   (target >= 0.8)\n", v, d/v
-  printf "p99 c / p99 nginx                  %.2f   (target <= 1.2)\n", cp/bp
-  printf "CPU per request, nginx / gatepass  %.2f   (c: %.1f us, b: %.1f us)\n", bc/cc, cc, bc
-}'
+echo "== ratios per round, then their median"
+paste -d' ' "$W/b_nginx.res" "$W/c_gatepass_same_token.res" "$W/d_gatepass_token_pool.res" \
+    "$W/floor.res" | awk '
+  function med(a, n,   i, j, t) {
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return a[int((n + 1) / 2)]
+  }
+  { # b: $1-$4, c: $5-$8, d: $9-$12 (req/s p50 p99 cpu), floor: $13
+    cb[NR] = $5 / $1; db[NR] = $9 / $1; df[NR] = $9 / $13; pp[NR] = $7 / $3; cpu[NR] = $4 / $8
+    printf "round %d: c/b %.2f  d/b %.2f  d/floor %.2f (floor %.0f/s)  p99 c/b %.2f  CPU b/c %.2f\n",
+           NR, cb[NR], db[NR], df[NR], $13, pp[NR], cpu[NR]
+  }
+  END {
+    n = NR
+    printf "\nc/b (same token vs nginx)          %.2f   (target >= 1.0)\n", med(cb, n)
+    printf "d/b (token pool vs nginx)          %.2f\n", med(db, n)
+    printf "d / rsa2048 verify floor           %.2f   (target >= 0.8)\n", med(df, n)
+    printf "p99 c / p99 nginx                  %.2f   (target <= 1.2)\n", med(pp, n)
+    printf "CPU per request, nginx / gatepass  %.2f   (1.0: as cheap as nginx)\n", med(cpu, n)
+  }'
 fi  # RSS_ONLY
 
 # RSS with 10,000 idle keep-alive connections
