@@ -163,11 +163,16 @@ TEST(Authenticator, ClaimHeadersMapNestedPathsArraysAndStripControlCharacters) {
   EXPECT_EQ(json::parse(*decoded).as_object().at("org").as_object().at("id").as_string(), "acme");
 }
 
-TEST(TokenCache, HitsUntilValidUntilAndStaysBounded) {
-  token_cache cache(160);
+std::shared_ptr<verified_entry> entry_valid_for(std::int64_t seconds) {
   auto e = std::make_shared<verified_entry>();
   e->kid = "k";
-  e->valid_until = now + 10;
+  e->valid_until = static_cast<double>(now + seconds);
+  return e;
+}
+
+TEST(TokenCache, HitsUntilValidUntilAndStaysBounded) {
+  token_cache cache(160);
+  const auto e = entry_valid_for(10);
   const std::string t1 = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln";
   cache.insert(t1, e, now);
   EXPECT_EQ(cache.find(t1, now), e);
@@ -181,9 +186,7 @@ TEST(TokenCache, HitsUntilValidUntilAndStaysBounded) {
 // at most 128 KiB of 1 KiB tokens, and a token larger than a shard's budget is never kept.
 TEST(TokenCache, BoundedByBytes) {
   token_cache cache(100000, 128 * 1024);
-  auto e = std::make_shared<verified_entry>();
-  e->kid = "k";
-  e->valid_until = now + 100;
+  const auto e = entry_valid_for(100);
   for (int i = 0; i < 5000; ++i) cache.insert(std::to_string(i) + std::string(1024, 't'), e, now);
   EXPECT_LE(cache.size(), 128u * 1024 / 1024);
   EXPECT_GT(cache.size(), 16u);
@@ -200,9 +203,7 @@ TEST(TokenCache, BoundedByBytes) {
 // signature's last character included) or the same length with other bytes all miss.
 TEST(TokenCache, OnlyTheSameBytesHit) {
   token_cache cache(1000);
-  auto e = std::make_shared<verified_entry>();
-  e->kid = "k";
-  e->valid_until = now + 100;
+  const auto e = entry_valid_for(100);
   const std::string t = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl";
   cache.insert(t, e, now);
   ASSERT_EQ(cache.find(t, now), e);

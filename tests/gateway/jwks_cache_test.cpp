@@ -322,35 +322,32 @@ TEST(JwksCache, CachedTokenEndsWithItsKey) {
   EXPECT_TRUE(again.cache_hit);  // same snapshot
   EXPECT_EQ(auth.cache_hits(), 1u);
 
+  // the issuer publishes `set`; returns once the cache swapped to it
+  auto publish = [&](std::string set) {
+    web.set(jwks_url, ok(std::move(set)));
+    const auto before = cache->keys();
+    cache->on_unknown_kid();
+    return wait_for([&] { return cache->keys() != before; });
+  };
+
   // a refetched set that still holds "a": still a hit
-  const auto before = cache->keys();
-  cache->on_unknown_kid();
-  ASSERT_TRUE(wait_for([&] { return cache->keys() != before; }));
+  ASSERT_TRUE(publish(set_of({&key_a, &key_b})));
   auto refetched = auth.authorize(token, route, now);
   EXPECT_EQ(refetched.status, 200u);
   EXPECT_TRUE(refetched.cache_hit);
 
   // kid "a" now names another key: the cached entry no longer counts, the signature fails
   const auto key_a2 = *keys::generate_key(jose::alg::es256, 0, "a");
-  web.set(jwks_url, ok(set_of({&key_a2, &key_b})));
-  const auto old_a = cache->keys();
-  cache->on_unknown_kid();
-  ASSERT_TRUE(wait_for([&] { return cache->keys() != old_a; }));
+  ASSERT_TRUE(publish(set_of({&key_a2, &key_b})));
   auto swapped = auth.authorize(token, route, now);
   EXPECT_EQ(swapped.status, 401u);
   EXPECT_FALSE(swapped.cache_hit);
   EXPECT_EQ(swapped.reason, jose::errc::signature_invalid);
 
   // "a" retired: the cached entry no longer counts, the token is refused
-  web.set(jwks_url, ok(set_of({&key_a, &key_b})));
-  const auto back = cache->keys();
-  cache->on_unknown_kid();
-  ASSERT_TRUE(wait_for([&] { return cache->keys() != back; }));
+  ASSERT_TRUE(publish(set_of({&key_a, &key_b})));
   ASSERT_EQ(auth.authorize(token, route, now).status, 200u);  // verified (and cached) again
-  web.set(jwks_url, ok(set_of({&key_b})));
-  const auto with_a = cache->keys();
-  cache->on_unknown_kid();
-  ASSERT_TRUE(wait_for([&] { return cache->keys() != with_a; }));
+  ASSERT_TRUE(publish(set_of({&key_b})));
   auto retired = auth.authorize(token, route, now);
   EXPECT_EQ(retired.status, 401u);
   EXPECT_FALSE(retired.cache_hit);
