@@ -51,7 +51,21 @@ int run_serve(const std::string& config_flag, unsigned threads) {
   // One event loop per core for the gateway; the issuer, timers and signals live on loop 0.
   const unsigned loop_count = gateway_on ? threads : 1;
   std::vector<std::unique_ptr<asio::io_context>> loops;
-  for (unsigned i = 0; i < loop_count; ++i) loops.push_back(std::make_unique<asio::io_context>(1));
+  // With the gateway on, one thread runs each loop and every socket, acceptor and timer of a
+  // loop is only ever used from that thread (other threads only post to it): the reactor's
+  // per-descriptor locks are left out, a few per proxied request. An issuer alone runs one loop
+  // on several threads and keeps them.
+  const int hint = gateway_on ? BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO : static_cast<int>(threads);
+  for (unsigned i = 0; i < loop_count; ++i)
+    loops.push_back(std::make_unique<asio::io_context>(hint));
+  // Destroyed last-first, after everything declared below: handlers still queued in a stopped
+  // loop may hold objects bound to loop 0 (the JWKS caches' timers), so loop 0 goes last.
+  struct last_first {
+    std::vector<std::unique_ptr<asio::io_context>>& v;
+    ~last_first() {
+      while (!v.empty()) v.pop_back();
+    }
+  } loops_order{loops};
   asio::io_context& main_loop = *loops.front();
 
   std::shared_ptr<issuer::issuer_service> svc;

@@ -1362,7 +1362,10 @@ gateway_server::~gateway_server() {
   // loop is being destroyed. Let go now, while every loop exists, of what is bound to them or
   // to another loop (acceptors, timers, the state's JWKS caches).
   for (auto& a : impl_->acceptors) a.reset();
-  for (auto& slot : impl_->slots) slot.sweep.reset();
+  for (auto& slot : impl_->slots) {
+    slot.sweep.reset();
+    slot.state.reset();  // the loops' copies too
+  }
   std::lock_guard lock(impl_->m);
   impl_->state.reset();
 }
