@@ -508,12 +508,17 @@ awaitable<beast::error_code> write_rest(any_stream& s, const piece_buffers& pb, 
   co_return ec;
 }
 
-// Parses what `buffer` holds (a head, or the rest of one) in place.
+// Parses the head `buffer` holds (or what of it came so far) in place: its outcome, or nullopt
+// while more bytes are needed.
 template <bool isRequest>
-std::size_t put_head(head_parser<isRequest>& parser, const beast::flat_buffer& buffer,
-                     beast::error_code& ec) {
+std::optional<beast::error_code> head_from_buffer(head_parser<isRequest>& parser,
+                                                  beast::flat_buffer& buffer) {
   const auto b = buffer.data();
-  return parser.put_head(static_cast<const char*>(b.data()), b.size(), ec);
+  beast::error_code ec;
+  buffer.consume(parser.put_head(static_cast<const char*>(b.data()), b.size(), ec));
+  if (ec && ec != http::error::need_more) return ec;
+  if (parser.is_header_done()) return beast::error_code();
+  return std::nullopt;
 }
 
 // What to read into `buffer` next (Beast's read_size rule).
@@ -535,24 +540,15 @@ std::optional<beast::error_code> head_after_read(head_parser<isRequest>& parser,
   }
   if (rec) return rec;
   buffer.commit(n);
-  beast::error_code ec;
-  buffer.consume(put_head(parser, buffer, ec));
-  if (ec && ec != http::error::need_more) return ec;
-  if (parser.is_header_done()) return beast::error_code();
-  return std::nullopt;
+  return head_from_buffer(parser, buffer);
 }
 
 // Reads until the parser has a complete message head, as http::async_read_header does,
-// without its composed operations; bytes already buffered are parsed first.
+// without its composed operations. What `buffer` already held has been given to the parser
+// (head_from_buffer, head_after_read).
 template <bool isRequest>
 awaitable<beast::error_code> read_head(any_stream& s, beast::flat_buffer& buffer,
                                        head_parser<isRequest>& parser) {
-  if (buffer.size() > 0) {
-    beast::error_code ec;
-    buffer.consume(put_head(parser, buffer, ec));
-    if (ec && ec != http::error::need_more) co_return ec;
-    if (parser.is_header_done()) co_return beast::error_code();
-  }
   for (;;) {
     auto [rec, n] = co_await s.async_read_some(buffer.prepare(read_room(buffer)), use_tuple);
     if (auto outcome = head_after_read(parser, buffer, rec, n)) co_return *outcome;
@@ -842,8 +838,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   beast::error_code ec;
   if (c.buffer.size() > 0) {
     // Usually the whole head arrived with the first read: parsed in place, no read operation.
-    c.buffer.consume(put_head(parser, c.buffer, ec));
-    if (ec == http::error::need_more) ec = {};
+    if (auto outcome = head_from_buffer(parser, c.buffer)) ec = *outcome;
   }
   if (!ec && !parser.is_header_done()) {
     arm(c, waiting && !first ? lim.idle_timeout : lim.read_timeout);
