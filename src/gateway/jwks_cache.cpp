@@ -54,7 +54,8 @@ struct jwks_cache::impl {
         fetch(std::move(f)),
         discovery_url(discovery_url_of(opt.issuer_url)),
         strand(asio::make_strand(io)),
-        timer(strand) {
+        timer(strand),
+        kid_timer(strand) {
     if (!fetch)
       fetch = [&io, fo = opt.fetch](const std::string& url,
                                     std::function<void(result<net::fetch_response>)> cb) {
@@ -172,11 +173,13 @@ struct jwks_cache::impl {
   fetch_function fetch;
   const std::string discovery_url;
   asio::strand<asio::io_context::executor_type> strand;
-  asio::steady_timer timer;  // strand only
+  asio::steady_timer timer;      // strand only
+  asio::steady_timer kid_timer;  // strand only: the delayed unknown-kid refetch
 
   std::atomic<std::shared_ptr<const jose::key_set>> keys;
   std::atomic<bool> stopped{false};
   std::atomic<bool> in_flight{false};           // written on the strand, read anywhere
+  std::atomic<bool> kid_pending{false};         // an unknown-kid refetch is about to start
   std::atomic<std::int64_t> last_start{never};  // steady-clock ns of the last fetch start
   std::atomic<std::int64_t> next_delay{0};
 
@@ -214,6 +217,7 @@ void jwks_cache::stop() {
     asio::post(impl_->strand, [self] {
       ++self->impl_->timer_gen;
       self->impl_->timer.cancel();
+      self->impl_->kid_timer.cancel();
     });
 }
 
@@ -224,7 +228,7 @@ std::shared_ptr<const jose::key_set> jwks_cache::keys() const {
 bool jwks_cache::on_unknown_kid() {
   auto& m = *impl_;
   if (m.stopped) return false;
-  if (m.in_flight) return true;  // a fetch in flight is shared by every caller
+  if (m.in_flight || m.kid_pending) return true;  // a fetch in flight or due is shared
   const auto now = now_ns();
   auto last = m.last_start.load();
   const auto cooldown =
@@ -232,8 +236,18 @@ bool jwks_cache::on_unknown_kid() {
   if (now - last <= cooldown) return false;
   // One caller per cooldown wins the right to start the refetch.
   if (!m.last_start.compare_exchange_strong(last, now)) return true;
-  asio::post(m.strand,
-             [self = shared_from_this()] { self->impl_->begin(self, impl::reason::unknown_kid); });
+  m.kid_pending = true;
+  asio::post(m.strand, [self = shared_from_this()] {
+    auto& state = *self->impl_;
+    state.kid_timer.expires_after(state.opt.unknown_kid_delay);
+    state.kid_timer.async_wait(
+        [weak = std::weak_ptr<jwks_cache>(self)](boost::system::error_code ec) {
+          auto s = weak.lock();
+          if (!s) return;
+          if (!ec) s->impl_->begin(s, impl::reason::unknown_kid);  // in_flight before pending ends
+          s->impl_->kid_pending = false;
+        });
+  });
   return true;
 }
 

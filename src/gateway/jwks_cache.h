@@ -30,6 +30,11 @@ struct jwks_cache_options {
   std::chrono::seconds max_ttl{3600};         // and at least this often
   std::chrono::seconds retry_after{5};        // after a failed fetch
   std::chrono::seconds refetch_cooldown{30};  // unknown-kid refetches
+  // An unknown-kid refetch starts this long after the first such token (its requests wait):
+  // an issuer running as several instances signs with a forced key on one of them a few tens
+  // of ms before the instance the gateway fetches from publishes it, and a refetch in between
+  // would hold the key off for a whole cooldown.
+  std::chrono::milliseconds unknown_kid_delay{250};
 };
 
 /// The network seam a test fakes: GET url → response.
