@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
 # Gateway load benchmark (issue 4): wrk on loopback, the component under test pinned to core 0,
 # wrk and one nginx `return 200` upstream on core 1. Baselines are measured in the same run.
-#   (a) the upstream directly        (b) nginx proxy_pass, keepalive, no auth
+#   (a) the upstream directly
+#   (b) nginx proxy_pass, keepalive, no auth, as a reverse proxy is set up (X-Forwarded-For,
+#       -Proto, -Host, the headers gatepass sets too), sent the same request as (c), token
+#       included: nginx then forwards the Authorization header as gatepass does, so both
+#       proxies get the same work from wrk and give the same to the upstream, apart from
+#       gatepass's claim headers
+#   (b0) nginx, plain proxy_pass and requests without a token (the baseline of earlier notes;
+#       one run, like a): it moves a sixth of (c)'s bytes, and wrk and the upstream share a core
 #   (c) gatepass, one valid RS256 token on every request (verified-token cache)
 #   (d) gatepass, a different valid token per request from a pool of 10,000 (each verified
 #       with RSA once, then answered from the verified-token cache)
@@ -32,7 +39,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-UP=$(free_port); NGX=$(free_port); ISS=$(free_port); GW=$(free_port)
+UP=$(free_port); NGX=$(free_port); NGX0=$(free_port); ISS=$(free_port); GW=$(free_port)
 mkdir -p "$W/nginx"
 
 # upstream and baseline proxy: two nginx instances
@@ -47,6 +54,10 @@ worker_processes 1; daemon off; pid $W/nginx/px.pid; error_log $W/nginx/px.err w
 events { worker_connections 20000; }
 http { access_log off; upstream up { server 127.0.0.1:$UP; keepalive 64; }
   server { listen 127.0.0.1:$NGX; keepalive_requests 1000000;
+    location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme; proxy_set_header X-Forwarded-Host \$host; } }
+  server { listen 127.0.0.1:$NGX0; keepalive_requests 1000000;
     location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 NGINX
 taskset -c 1 nginx -c "$W/nginx/upstream.conf" -p "$W/nginx" & PIDS+=($!)
@@ -132,9 +143,10 @@ echo "== gateway benchmark: ${SECS}s per run, $CONNS connections, component on c
 echo "   $ROUNDS interleaved rounds of b-e (this machine's throughput drifts between runs);"
 echo "   the summary is the median of each figure"
 run a_direct "$UP_PID" "http://127.0.0.1:$UP/bench/x"
+run b0_nginx_no_token "$NGX_PID" "http://127.0.0.1:$NGX0/bench/x"
 for r in $(seq "$ROUNDS"); do
   echo "-- round $r"
-  run b_nginx "$NGX_PID" "http://127.0.0.1:$NGX/bench/x"
+  run b_nginx "$NGX_PID" "http://127.0.0.1:$NGX/bench/x" -H "Authorization: Bearer $TOKEN"
   run c_gatepass_same_token "$GP_PID" "http://127.0.0.1:$GW/bench/x" -H "Authorization: Bearer $TOKEN"
   TOKENS="$W/tokens.txt" run d_gatepass_token_pool "$GP_PID" "http://127.0.0.1:$GW/bench/x" -s "$W/pool.lua"
   # the RSA verify floor next to (d), on the same core: the machine's pace changes between rounds
@@ -144,9 +156,9 @@ for r in $(seq "$ROUNDS"); do
 done
 
 echo
-echo "== summary (median of $ROUNDS rounds; a: one run)"
+echo "== summary (median of $ROUNDS rounds; a, b0: one run)"
 printf '%-28s %10s   %-9s %-9s %s\n' run "req/s" "p50 ms" "p99 ms" "CPU us/req"
-for n in a_direct b_nginx c_gatepass_same_token d_gatepass_token_pool e_gatepass_invalid; do
+for n in a_direct b0_nginx_no_token b_nginx c_gatepass_same_token d_gatepass_token_pool e_gatepass_invalid; do
   read -r rps p50 p99 cpu <<<"$(median "$n")"
   printf '%-28s %10s   %-9s %-9s %s\n' "$n" "$rps" "$p50" "$p99" "$cpu"
 done
@@ -173,6 +185,10 @@ paste -d' ' "$W/b_nginx.res" "$W/c_gatepass_same_token.res" "$W/d_gatepass_token
     printf "p99 c / p99 nginx                  %.2f   (target <= 1.2)\n", med(pp, n)
     printf "CPU per request, nginx / gatepass  %.2f   (1.0: as cheap as nginx)\n", med(cpu, n)
   }'
+read -r b0_rps _ b0_p99 _ <<<"$(median b0_nginx_no_token)"
+read -r c_rps _ c_p99 _ <<<"$(median c_gatepass_same_token)"
+awk -v b="$b0_rps" -v c="$c_rps" -v bp="$b0_p99" -v cp="$c_p99" 'BEGIN {
+  printf "against b0 (no token, one run):    c/b0 %.2f   p99 c/b0 %.2f\n", c / b, cp / bp }'
 fi  # RSS_ONLY
 
 # RSS with 10,000 idle keep-alive connections
