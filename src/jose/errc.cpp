@@ -114,6 +114,8 @@ class category final : public std::error_category {
         return "PEM/DER could not be read or holds an unsupported key";
       case errc::key_not_private:
         return "a signing operation was given a public key";
+      case errc::key_private_mismatch:
+        return "the private key members do not belong to the public key";
       case errc::jwks_bad_json:
         return "the JWKS document is not a JSON object";
       case errc::jwks_no_keys:
@@ -286,6 +288,8 @@ const char* errc_name(errc e) noexcept {
       return "key_bad_pem";
     case errc::key_not_private:
       return "key_not_private";
+    case errc::key_private_mismatch:
+      return "key_private_mismatch";
     case errc::jwks_bad_json:
       return "jwks_bad_json";
     case errc::jwks_no_keys:

@@ -64,6 +64,7 @@ enum class errc {
   key_duplicate_kid,      // two keys share a kid
   key_bad_pem,            // PEM/DER could not be read or holds an unsupported key
   key_not_private,        // a signing operation was given a public key
+  key_private_mismatch,   // a private JWK's private members do not belong to its public key
   jwks_bad_json,          // the JWKS document is not a JSON object
   jwks_no_keys,           // no "keys" array
   jwks_no_valid_keys,     // every key in the set was dropped

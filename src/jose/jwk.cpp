@@ -296,6 +296,18 @@ result<ossl::pkey_ptr> build_pkey(const char* type, OSSL_PARAM_BLD* bld, bool pr
   return ossl::pkey_ptr(raw);
 }
 
+// A private JWK carries its public members too: a key whose halves do not belong together
+// would sign tokens that its own published JWK never verifies (RSA: n = p·q, d·e ≡ 1 and the
+// CRT values; EC: the point is d·G).
+std::error_code check_pair(EVP_PKEY* key) {
+  ossl::pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+  if (!ctx || EVP_PKEY_pairwise_check(ctx.get()) != 1) {
+    ERR_clear_error();
+    return errc::key_private_mismatch;
+  }
+  return {};
+}
+
 const json::string* str_member(const json::object& o, std::string_view name, bool& bad) {
   auto it = o.find(name);
   if (it == o.end()) return nullptr;
@@ -347,6 +359,8 @@ result<std::shared_ptr<key_material>> parse_rsa(const json::object& o, bool priv
   }
   auto key = build_pkey("RSA", bld.get(), priv);
   if (!key) return key.error();
+  if (priv)
+    if (auto ec = check_pair(key->get())) return ec;
   return material_from_pkey(ossl::share(std::move(*key)), a);
 }
 
@@ -381,6 +395,8 @@ result<std::shared_ptr<key_material>> parse_ec(const json::object& o, bool priv,
     ERR_clear_error();
     return errc::key_ec_point_invalid;
   }
+  if (priv)
+    if (auto ec = check_pair(key->get())) return ec;
   return material_from_pkey(ossl::share(std::move(*key)), a);
 }
 
@@ -406,7 +422,7 @@ result<std::shared_ptr<key_material>> parse_okp(const json::object& o, bool priv
         CRYPTO_memcmp(pub.data(), x->data(), 32) != 0) {
       EVP_PKEY_free(raw);
       ERR_clear_error();
-      return errc::key_okp_bad_x;
+      return errc::key_private_mismatch;
     }
   } else {
     raw = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr,

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/param_build.h>
 
 #include <boost/json/serialize.hpp>
 #include <functional>
@@ -140,6 +143,32 @@ json::object rsa_private_with_even_prime() {
   o["dq"] = one_k;
   o["qi"] = "AQ";
   return o;
+}
+
+/// The same numbers as an EVP_PKEY: OpenSSL builds it from data without checking that the
+/// halves belong together (jwk::parse does, and refuses this JWK).
+std::shared_ptr<EVP_PKEY> pkey_with_even_prime() {
+  const json::object o = rsa_private_with_even_prime();
+  static constexpr std::pair<const char*, const char*> parts[] = {
+      {"n", OSSL_PKEY_PARAM_RSA_N},          {"e", OSSL_PKEY_PARAM_RSA_E},
+      {"d", OSSL_PKEY_PARAM_RSA_D},          {"p", OSSL_PKEY_PARAM_RSA_FACTOR1},
+      {"q", OSSL_PKEY_PARAM_RSA_FACTOR2},    {"dp", OSSL_PKEY_PARAM_RSA_EXPONENT1},
+      {"dq", OSSL_PKEY_PARAM_RSA_EXPONENT2}, {"qi", OSSL_PKEY_PARAM_RSA_COEFFICIENT1}};
+  ossl::param_bld_ptr bld(OSSL_PARAM_BLD_new());
+  std::vector<ossl::bn_ptr> keep;
+  for (const auto& [member, param] : parts) {
+    const std::string bytes = *base64url_decode(std::string_view(o.at(member).as_string()));
+    keep.emplace_back(BN_bin2bn(reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()), nullptr));
+    OSSL_PARAM_BLD_push_BN(bld.get(), param, keep.back().get());
+  }
+  ossl::params_ptr params(OSSL_PARAM_BLD_to_param(bld.get()));
+  ossl::pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
+      EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_KEYPAIR, params.get()) != 1)
+    return nullptr;
+  return ossl::share(ossl::pkey_ptr(raw));
 }
 
 struct reach_case {
@@ -369,9 +398,12 @@ TEST(Errc, EveryEnumeratorIsReachable) {
          return verify_err(es256_token(R"({"iss":"i","aud":"a","exp":1700000300,"scope":1})"));
        },
        errc::scope_invalid},
+      {"key_private_mismatch",
+       [&] { return error_of(jwk::parse(rsa_private_with_even_prime(), allow_private)); },
+       errc::key_private_mismatch},
       {"crypto_failure",
-       [&] {
-         auto k = jwk::parse(rsa_private_with_even_prime(), allow_private);
+       [] {
+         auto k = jwk::from_pkey(pkey_with_even_prime(), alg::rs256, "even-prime");
          return k ? error_of(k->sign("x")) : k.error();
        },
        errc::crypto_failure},

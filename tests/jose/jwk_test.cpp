@@ -241,6 +241,13 @@ std::vector<bad_key_case> bad_keys() {
   const json::object p521 = public_key(alg::es512).to_public_json();
   const json::object ed = public_key(alg::eddsa).to_public_json();
   const json::object ed_priv = private_json(private_key(alg::eddsa));
+  const json::object p256_priv = private_json(private_key(alg::es256));
+  static const auto other_rsa_key = keys::generate_key(alg::rs256, 2048);
+  const json::object other_rsa = other_rsa_key->to_public_json();
+  auto flip_last = [](std::string bytes) {
+    bytes.back() = static_cast<char>(bytes.back() ^ 2);
+    return bytes;
+  };
   const std::string n = member_bytes(rsa, "n");
   const std::string x256 = member_bytes(p256, "x");
   const std::string y256 = member_bytes(p256, "y");
@@ -384,8 +391,18 @@ std::vector<bad_key_case> bad_keys() {
       {"okp_x_31_octets", with(ed, "x", b(ed_x.substr(1))), {}, errc::key_okp_bad_x},
       {"okp_x_33_octets", with(ed, "x", b(ed_x + '\0')), {}, errc::key_okp_bad_x},
       {"okp_x_not_base64url", with(ed, "x", "=="), {}, errc::key_okp_bad_x},
+      // private halves that do not belong to the public one (signing would make tokens the
+      // published key never verifies)
       {"okp_private_x_not_from_d", with(ed_priv, "x", b(ed_x_other)), allow_private(),
-       errc::key_okp_bad_x},
+       errc::key_private_mismatch},
+      {"rsa_private_d_altered", with(rsa_priv, "d", b(flip_last(member_bytes(rsa_priv, "d")))),
+       allow_private(), errc::key_private_mismatch},
+      {"rsa_private_qi_altered", with(rsa_priv, "qi", b(flip_last(member_bytes(rsa_priv, "qi")))),
+       allow_private(), errc::key_private_mismatch},
+      {"rsa_private_for_another_modulus", with(rsa_priv, "n", other_rsa.at("n")), allow_private(),
+       errc::key_private_mismatch},
+      {"ec_private_d_altered", with(p256_priv, "d", b(flip_last(member_bytes(p256_priv, "d")))),
+       allow_private(), errc::key_private_mismatch},
       // oct
       {"oct_in_public_set",
        json::object{{"kty", "oct"}, {"alg", "HS256"}, {"k", base64url_encode(secret_32)}},
