@@ -25,6 +25,17 @@ class Echo(BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
+        if "/early-hints" in self.path:
+            # an interim answer before the final one: the gateway passes it on (RFC 9110 §15.2)
+            self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+            self.wfile.flush()
+            return self._json({"final": True})
+        if "/switch" in self.path:
+            # a protocol switch the gateway never asked for: a bad answer
+            self.wfile.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n")
+            self.wfile.flush()
+            self.close_connection = True
+            return
         if "/folded" in self.path:
             # a header line folded onto the next (obs-fold): a gateway must not pass it on
             self.send_response(200)
@@ -40,6 +51,7 @@ class Echo(BaseHTTPRequestHandler):
             "sub": self.headers.get("X-Gatepass-Sub"),
             "scopes": self.headers.get("X-Gatepass-Scopes"),
             "forwarded_for": self.headers.get("X-Forwarded-For"),
+            "expect": self.headers.get("Expect"),
             "body_bytes": len(body),
         }).encode() + b"\n"
         self._send(out)

@@ -428,6 +428,8 @@ const char* reason_phrase_json(unsigned status) {
       return "{\"message\":\"Payload Too Large\"}";
     case 414:
       return "{\"message\":\"URI Too Long\"}";
+    case 417:
+      return "{\"message\":\"Expectation Failed\"}";
     case 431:
       return "{\"message\":\"Request Header Fields Too Large\"}";
     case 502:
@@ -1016,6 +1018,16 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     log(404, path);
     co_return co_await reply(404, {}, client_keep_alive && !has_body);
   }
+  // Expect (RFC 9110 §10.1.1): the gateway answers 100-continue itself once the request may go
+  // on (routed, authorized, upstream connected), as nginx and Envoy do, so a client never sends
+  // a body that would be refused; the field is not forwarded. Any other expectation: 417.
+  const std::string_view expect = req[http::field::expect];
+  const bool expect_continue = beast::iequals(expect, "100-continue");
+  if (!expect.empty() && !expect_continue) {
+    log(417, path);
+    co_await reply(417, {}, false);
+    co_return false;
+  }
 
   // ---- the request head for the upstream ----
   // Hop-by-hop headers, any named in Connection, client-sent claim headers (X-Gatepass-*,
@@ -1038,6 +1050,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     auto dropped = [&](const head_parser<true>::field_view& f) {
       switch (f.name()) {
         case http::field::host:
+        case http::field::expect:
           return true;
         case http::field::content_length:
         case http::field::transfer_encoding:
@@ -1143,6 +1156,13 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   }
 
   // ---- request: head + streamed body ----
+  if (expect_continue && req.version() >= 11 && !parser.is_done() && c.buffer.size() == 0) {
+    static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+    arm(c, lim.read_timeout);
+    auto [gec, gn] = co_await asio::async_write(c.stream, asio::buffer(go_on), use_tuple);
+    (void)gn;
+    if (settle(c, gec)) co_return false;  // the client is gone
+  }
   const auto up_started = std::chrono::steady_clock::now();
   relay_buffer relay;  // set up for the first body piece
   const bool req_chunked = req.chunked();
@@ -1222,10 +1242,45 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       }
     }
   }
+  // Interim (1xx) answers go on to an HTTP/1.1 client (RFC 9110 §15.2; an HTTP/1.0 client
+  // never gets one), then the final answer is read. 101 would switch protocols, which the
+  // gateway never asks for (Upgrade is hop-by-hop): a bad response, as is a ninth interim one.
+  for (int interim = 0; !hec && rpo->status() / 100 == 1; ++interim) {
+    if (rpo->status() == 101 || interim == 8) {
+      hec = http::error::bad_status;
+      break;
+    }
+    if (req.version() >= 11) {
+      head.clear();
+      head.append("HTTP/1.1 ", 9);
+      head.append(std::to_string(rpo->status()));
+      head += ' ';
+      head.append(rpo->reason());
+      head.append("\r\n", 2);
+      for (const auto& f : rpo->fields())
+        if (!is_hop_by_hop(f.name_string())) append_field(head, f.name_string(), f.value());
+      head.append("\r\n", 2);
+      arm(c, lim.read_timeout);
+      auto [iec, in] = co_await asio::async_write(c.stream, asio::buffer(head), use_tuple);
+      (void)in;
+      if (settle(c, iec)) co_return false;  // the client is gone
+    }
+    fresh_parser();  // the interim head's views are used up: up_buffer may move now
+    if (auto outcome = head_from_buffer(*rpo, up_buffer)) {
+      hec = *outcome;
+    } else {
+      arm_upstream(c, *upstream, lim.upstream_timeout);
+      hec = settle_upstream(c, co_await read_head(*upstream, up_buffer, *rpo));
+    }
+  }
   if (hec) {
     const bool timeout = hec == beast::error::timeout;
-    reason =
-        timeout ? std::error_code(errc::upstream_timeout) : std::error_code(errc::upstream_refused);
+    // closed or refused before answering, or an answer that is not HTTP (cut, folded, 101…)
+    const bool malformed = hec != http::error::end_of_stream &&
+                           hec.category() == beast::error_code(http::error::bad_status).category();
+    reason = timeout     ? std::error_code(errc::upstream_timeout)
+             : malformed ? std::error_code(errc::upstream_bad_response)
+                         : std::error_code(errc::upstream_refused);
     const unsigned code = timeout ? 504 : 502;
     log(code, path);
     co_await reply(code, {}, false);

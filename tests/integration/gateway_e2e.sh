@@ -113,6 +113,40 @@ check "upstream answer cut mid-head: the request reached it once" 1 "$((cuts_aft
 check "folded upstream response header: 502" 502 "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/folded")"
 body=$(curl -s -X GET -H "Authorization: Bearer $USER_T" --data-binary @<(head -c 300000 /dev/urandom) -H "Content-Type: application/octet-stream" "$G/myfunction/protected/user/upload")
 contains "request body streamed to the upstream" '"body_bytes": 300000' "$body"
+# Expect: 100-continue: the gateway sends 100 itself once the request may go on and forwards no
+# Expect (an upstream's own 100 used to reach the client as the final answer: curl then hung);
+# a request it refuses gets its final status without an invitation to send the body
+out=$(curl -s -w ' %{http_code} %{time_total}' --expect100-timeout 20 -X GET -H "Expect: 100-continue" \
+  -H "Authorization: Bearer $USER_T" --data-binary @<(head -c 5000 /dev/urandom) "$G/myfunction/protected/user/expect")
+contains "Expect: 100-continue: the body reaches the upstream" '"body_bytes": 5000' "$out"
+contains "Expect: 100-continue: the upstream gets no Expect field" '"expect": null' "$out"
+check "Expect: 100-continue: answered at once (no wait for a 100 that never comes)" fast \
+  "$(awk 'END { print ($NF < 5 ? "fast" : "slow: " $NF " s") }' <<<"$out")"
+out=$(raw_request "$GW" 'GET /myfunction/protected/user/a HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n')
+check "Expect: 100-continue without a token: 401 first, no 100" 401 "${out%% *}"
+check "an expectation other than 100-continue: 417" 417 "$(code -X GET -H "Expect: teapot" -H "Authorization: Bearer $USER_T" --data x "$G/myfunction/protected/user/a")"
+# Interim answers from the upstream: passed on to an HTTP/1.1 client before the final one, never
+# to an HTTP/1.0 one; a 101 the gateway never asked for is a bad answer
+statuses() {  # port request → the status codes of every answer on the connection, then the body
+  python3 - "$@" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(5)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk: break
+    data += chunk
+codes = [line.split(b" ")[1].decode() for line in data.split(b"\r\n") if line.startswith(b"HTTP/1.")]
+print(" ".join(codes), data.rpartition(b"\r\n\r\n")[2].decode().strip())
+PY
+}
+out=$(statuses "$GW" 'GET /myfunction/protected/user/early-hints HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer '"$USER_T"'\r\n\r\n')
+check "upstream 103 Early Hints: passed on, then the final answer" '103 200 {"final": true}' "$out"
+out=$(statuses "$GW" 'GET /myfunction/protected/user/early-hints HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer '"$USER_T"'\r\n\r\n')
+check "upstream 103 Early Hints: not sent to an HTTP/1.0 client" '200 {"final": true}' "$out"
+check "upstream 101 Switching Protocols unasked: 502" 502 "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/switch")"
 
 # rotation: a token with the new kid is accepted without a restart (one unknown-kid refetch)
 sleep 1.2
