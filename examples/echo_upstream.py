@@ -4,12 +4,14 @@ received (method, path, the X-Gatepass-* claim headers), so you can see what the
 forwards. Usage: echo_upstream.py PORT  (binds 127.0.0.1)."""
 import json
 import sys
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Echo(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     cuts = 0  # requests answered with a cut head (/cut)
+    drops = 0  # requests dropped without an answer (/drop)
     disable_nagle_algorithm = True  # headers and body leave as two writes: no 40 ms delayed-ACK stall
 
     def _answer(self):
@@ -35,6 +37,48 @@ class Echo(BaseHTTPRequestHandler):
             self.wfile.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: upgrade\r\n\r\n")
             self.wfile.flush()
             self.close_connection = True
+            return
+        if "/late-204" in self.path or ("/head-body" in self.path and self.command == "HEAD"):
+            # an answer without a body by definition, then (too late to be in the same read) bytes
+            # that look like another answer: they must never reach another request
+            self.send_response(204 if "/late-204" in self.path else 200)
+            self.send_header("Content-Length", "0" if "/late-204" in self.path else "6")
+            self.end_headers()
+            self.wfile.flush()
+            time.sleep(0.3)
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nX-Leak: yes\r\n\r\nLEAKED")
+            self.wfile.flush()
+            return
+        if "/late-extra" in self.path:
+            # a complete answer, then stray bytes while the connection idles in a pool
+            self._json({"late": True})
+            self.wfile.flush()
+            time.sleep(0.3)
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nLEAKED")
+            self.wfile.flush()
+            return
+        if "/close-after" in self.path:
+            # a complete keep-alive answer, then the upstream closes the idle connection
+            self._json({"closing": True})
+            self.close_connection = True
+            return
+        if "/drop-count" in self.path:
+            return self._json({"drops": Echo.drops})
+        if "/drop" in self.path:
+            # the request is processed, then the connection closes without an answer
+            Echo.drops += 1
+            self.close_connection = True
+            return
+        if "/slow-chunks" in self.path:
+            # a streamed answer whose pieces come 0.4 s apart (server-sent events, long polls)
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in (b"one;", b"two;", b"three\n"):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                self.wfile.flush()
+                time.sleep(0.4)
+            self.wfile.write(b"0\r\n\r\n")
             return
         if "/folded" in self.path:
             # a header line folded onto the next (obs-fold): a gateway must not pass it on
@@ -64,7 +108,8 @@ class Echo(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()
-        self.wfile.write(out)
+        if self.command != "HEAD":
+            self.wfile.write(out)
 
     def _chunked(self):
         # a streamed response in three chunks, for the gateway's streaming test
@@ -77,7 +122,7 @@ class Echo(BaseHTTPRequestHandler):
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
 
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _answer
 
     def log_message(self, *args):
         pass

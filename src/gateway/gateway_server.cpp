@@ -1,5 +1,6 @@
 #include "gateway/gateway_server.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
@@ -17,6 +18,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -189,6 +191,22 @@ std::optional<net::http_response> admin_response(const gateway_state& s, std::st
 
 namespace {
 
+// Deadlines, the sweep and the hot/quick heuristics work in tens of milliseconds: the coarse
+// monotonic clock (updated every kernel tick, read without a TSC read) is exact enough and
+// costs a fraction of steady_clock on every read and write.
+struct mono_clock {
+  using duration = std::chrono::nanoseconds;
+  using rep = duration::rep;
+  using period = duration::period;
+  using time_point = std::chrono::time_point<mono_clock>;
+  static constexpr bool is_steady = true;
+  static time_point now() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+  }
+};
+
 // A connection that is plain TCP or TLS over TCP, chosen at run time: one branch per read or
 // write keeps the proxy code in one instantiation for both. Timeouts live on tcp().
 class any_stream {
@@ -211,6 +229,7 @@ class any_stream {
   // An upstream connection's read buffer, kept (empty) with it in the pool, so a request
   // through a pooled connection allocates none.
   beast::flat_buffer spare;
+  mono_clock::time_point pooled_at{};  // when it went idle in the pool
 
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& b, Token&& token) {
@@ -242,6 +261,17 @@ class any_stream {
   std::unique_ptr<tls_stream> tls_;
 };
 
+// A pooled connection about to be reused: nothing arrived and no close came while it idled
+// (late bytes of the last answer would be read as this request's answer; a closed one would
+// fail a request that may not be sent again). Looked at only when it idled for a clock tick
+// or more: under load a connection goes straight back to work, and the peek costs a syscall.
+bool still_clean(any_stream& s) {
+  if (mono_clock::now() <= s.pooled_at) return true;
+  char byte = 0;
+  const auto n = ::recv(s.tcp().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 // Pooled keep-alive connections, one pool per event-loop thread: a connection is only ever
 // used on the loop that opened it, so the pool needs no lock.
 struct upstream_pool {
@@ -265,22 +295,6 @@ void clear_upstream_pool() {
 // ---- server --------------------------------------------------------------------------------
 
 namespace {
-
-// Deadlines, the sweep and the hot/quick heuristics work in tens of milliseconds: the coarse
-// monotonic clock (updated every kernel tick, read without a TSC read) is exact enough and
-// costs a fraction of steady_clock on every read and write.
-struct mono_clock {
-  using duration = std::chrono::nanoseconds;
-  using rep = duration::rep;
-  using period = duration::period;
-  using time_point = std::chrono::time_point<mono_clock>;
-  static constexpr bool is_steady = true;
-  static time_point now() noexcept {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
-  }
-};
 
 // What a client connection keeps between requests: the socket and an empty buffer. The
 // parsers, serializers and upstream connection of a request live in serve_one's frame and are
@@ -859,6 +873,12 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     res.body() = body.empty() ? std::string(reason_phrase_json(status)) : std::move(body);
     res.keep_alive(keep_alive);
     res.prepare_payload();
+    if (parser.is_header_done() && parser.method() == http::verb::head) {
+      // the length the GET would have, no body (RFC 9110 §9.3.2)
+      const auto n = res.body().size();
+      res.body().clear();
+      res.content_length(n);
+    }
     arm(c, lim.read_timeout);
     auto [wec, wn] = co_await http::async_write(c.stream, res, use_tuple);
     (void)wn;
@@ -914,6 +934,15 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   if (target.size() > lim.max_url_bytes) {
     log(414, "");
     co_await reply(414, {}, false);
+    co_return false;
+  }
+  // Framing (RFC 9112 §6.1, §6.3): a Transfer-Encoding whose last coding is not chunked, or any
+  // Transfer-Encoding from an HTTP/1.0 client, leaves the end of the body unknown, and the
+  // upstream could find a different end than the gateway (request smuggling): 400, closed.
+  // Beast itself refuses chunked together with Content-Length.
+  if (!req[http::field::transfer_encoding].empty() && (!req.chunked() || req.version() < 11)) {
+    log(400, "");
+    co_await reply(400, {}, false);
     co_return false;
   }
   const auto qpos = target.find('?');
@@ -1115,7 +1144,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   while (!idle.empty() && !upstream) {
     upstream = std::move(idle.back());
     idle.pop_back();
-    reused = upstream->tcp().socket().is_open();
+    reused = upstream->tcp().socket().is_open() && still_clean(*upstream);
     if (!reused) upstream.reset();
   }
   auto connect = [&]() -> awaitable<beast::error_code> {
@@ -1167,18 +1196,20 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   relay_buffer relay;  // set up for the first body piece
   const bool req_chunked = req.chunked();
   beast::error_code rec;
+  beast::error_code body_fault;  // the client's body could not be read
   for (bool head_sent = false, more = true; more;) {
     std::size_t got = 0;
     if (!parser.is_done()) {
       relay.ensure(parser.content_length_remaining());
       parser.body_buffer(relay.data, relay.cap);
+      // one read at a time (the timeout counts per read, and what came goes on at once)
       arm(c, lim.read_timeout);
-      auto [body_ec, bn] = co_await http::async_read(c.stream, c.buffer, parser, use_tuple);
+      auto [body_ec, bn] = co_await http::async_read_some(c.stream, c.buffer, parser, use_tuple);
       (void)bn;
       auto bec = settle(c, body_ec);
       if (bec == http::error::need_buffer) bec = {};
       if (bec) {
-        rec = bec;
+        body_fault = bec;
         break;
       }
       got = relay.cap - parser.body_room();
@@ -1197,6 +1228,19 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       rec = e;
       break;
     }
+  }
+
+  if (body_fault) {
+    // the client's fault, not the upstream's (which got part of a request: not pooled)
+    const bool too_large = body_fault == http::error::body_limit;
+    const bool malformed =
+        body_fault.category() == beast::error_code(http::error::bad_chunk).category() &&
+        body_fault != http::error::partial_message && body_fault != http::error::end_of_stream;
+    if (too_large || malformed) {
+      log(too_large ? 413 : 400, path);
+      co_await reply(too_large ? 413 : 400, {}, false);
+    }
+    co_return false;
   }
 
   // ---- response: header, then streamed body ----
@@ -1226,7 +1270,12 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     const bool stale = hec == http::error::end_of_stream || hec == asio::error::connection_reset ||
                        hec == asio::error::broken_pipe || hec == asio::error::eof ||
                        hec == ssl::error::stream_truncated;
-    if (hec && stale && reused && !has_body) {
+    // RFC 9110 §9.2.2: only an idempotent request may be sent again
+    const auto verb = req.method();
+    const bool idempotent = verb == http::verb::get || verb == http::verb::head ||
+                            verb == http::verb::options || verb == http::verb::trace ||
+                            verb == http::verb::put || verb == http::verb::delete_;
+    if (hec && stale && reused && !has_body && idempotent) {
       // stale pooled connection: one fresh attempt
       if (!(hec = co_await connect())) {
         arm_upstream(c, *upstream, lim.upstream_timeout);
@@ -1273,6 +1322,10 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       hec = settle_upstream(c, co_await read_head(*upstream, up_buffer, *rpo));
     }
   }
+  // a response Transfer-Encoding without chunked last would end at close (RFC 9112 §6.3): a
+  // downstream parser could find another end; refused like chunked with Content-Length
+  if (!hec && !(*rpo)[http::field::transfer_encoding].empty() && !rpo->chunked())
+    hec = http::error::bad_transfer_encoding;
   if (hec) {
     const bool timeout = hec == beast::error::timeout;
     // closed or refused before answering, or an answer that is not HTTP (cut, folded, 101…)
@@ -1292,8 +1345,10 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   status = rp.status();
   const bool upstream_keep_alive = rp.keep_alive();
   // a body that ends when the upstream closes cannot be delimited on a kept-alive connection
-  const bool keep = client_keep_alive && !rp.need_eof();
   const bool res_chunked = !rp.is_done() && rp.chunked();
+  // an HTTP/1.0 client knows no chunks: the body goes as it is and the close ends it
+  const bool dechunk = res_chunked && req.version() < 11;
+  const bool keep = client_keep_alive && !rp.need_eof() && !dechunk;
   head.clear();
   head.append("HTTP/1.1 ", 9);
   head.append(std::to_string(status));
@@ -1301,7 +1356,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   head.append(rp.reason());
   head.append("\r\n", 2);
   for (const auto& f : rp.fields())
-    if (!is_hop_by_hop(f.name_string())) append_field(head, f.name_string(), f.value());
+    if (!is_hop_by_hop(f.name_string()) && !(dechunk && f.name() == http::field::transfer_encoding))
+      append_field(head, f.name_string(), f.value());
   if (!keep)
     head.append("Connection: close\r\n");
   else if (req.version() < 11)
@@ -1322,8 +1378,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
         if (bec == http::error::need_more || bec == http::error::need_buffer) bec = {};
       }
       if (!bec && !rp.is_done() && rp.body_room() == relay.cap) {
-        arm_upstream(c, *upstream, lim.upstream_timeout);
-        auto [body_ec, bn] = co_await http::async_read(*upstream, up_buffer, rp, use_tuple);
+        arm_upstream(c, *upstream, lim.upstream_timeout);  // per read, as proxy_read_timeout
+        auto [body_ec, bn] = co_await http::async_read_some(*upstream, up_buffer, rp, use_tuple);
         (void)bn;
         bec = settle_upstream(c, body_ec);
       }
@@ -1337,7 +1393,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     more = !rp.is_done();
     if (head_sent && got == 0 && more) continue;
     piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.data, got,
-                     res_chunked, !more);
+                     res_chunked && !dechunk, !more);
     // Asynchronous on purpose, as for the upstream: while the completion waits its turn the
     // client often sends its next request, which the read that follows then finds at once.
     arm(c, lim.read_timeout);
@@ -1350,11 +1406,16 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     }
   }
   log(status, path);
-  if (!xec && upstream_keep_alive && rp.is_done() && up_buffer.size() == 0) {
+  // An answer that has no body by definition (HEAD, 204, 304) is not pooled: an upstream that
+  // sends one anyway would have its bytes arrive later and be read as the next request's
+  // answer, maybe another client's (still_clean catches what arrives while it idles).
+  const bool bodiless = req.method() == http::verb::head || status == 204 || status == 304;
+  if (!xec && upstream_keep_alive && rp.is_done() && up_buffer.size() == 0 && !bodiless) {
     auto& slot = pool().idle[key];
     if (slot.size() < 256) {
       if (up_buffer.capacity() > 4096) up_buffer.shrink_to_fit();  // pooled: small buffers only
       upstream->spare = std::move(up_buffer);
+      upstream->pooled_at = mono_clock::now();
       slot.push_back(std::move(upstream));
     }
   }

@@ -253,6 +253,7 @@ gateway:
   routes:
     - { method: GET, path: "/open/{proxy+}", upstream: "http://127.0.0.1:$UP" }
     - { method: GET, path: "/silent/{proxy+}", upstream: "http://127.0.0.1:$SILENT" }
+    - { method: ANY, path: "/any/{proxy+}", upstream: "http://127.0.0.1:$UP" }
 YAML
 (cd "$W/ka" && exec "$BIN" --config "$W/ka/gatepass.yaml" serve > "$W/ka/serve.log" 2>&1) & KGP=$!; PIDS+=($KGP)
 for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$KGW/healthz" && break; sleep 0.1; done
@@ -303,6 +304,76 @@ except socket.timeout:
     print("still open after 4s")
 PY
 )"
+
+# ---- message framing and upstream connection reuse (RFC 9112 §6, §9.3; RFC 9110 §9.2.2) ----
+A="http://127.0.0.1:$KGW/any"
+raw_all() {  # port request → all the gateway sent until it closed (or 3 s of silence), CRLF as |
+  python3 - "$@" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(3)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+data = b""
+try:
+    while True:
+        chunk = s.recv(65536)
+        if not chunk: break
+        data += chunk
+except socket.timeout:
+    data += b"(still open)"
+sys.stdout.write(data.decode("latin-1").replace("\r\n", "|"))
+PY
+}
+answers() { grep -o 'HTTP/1.1 [0-9]*' <<<"$1" | awk '{ printf "%s%s", (NR > 1 ? " " : ""), $2 }'; }
+out=$(raw_all "$KGW" 'POST /any/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\nContent-Length: 44\r\n\r\n0\r\n\r\nGET /any/smuggled HTTP/1.1\r\nHost: x\r\n\r\n')
+check "Transfer-Encoding not ending in chunked (with Content-Length): one 400, then closed" 400 "$(answers "$out")"
+out=$(raw_all "$KGW" 'POST /any/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n0\r\n\r\nGET /any/smuggled HTTP/1.1\r\nHost: x\r\n\r\n')
+check "Transfer-Encoding: gzip alone: one 400, then closed" 400 "$(answers "$out")"
+out=$(raw_all "$KGW" 'POST /any/x HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n')
+check "Transfer-Encoding from an HTTP/1.0 client: 400" 400 "$(answers "$out")"
+out=$(raw_all "$KGW" 'POST /any/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')
+check "a malformed chunk from the client: 400 (the client's fault, not a 502)" 400 "$(answers "$out")"
+out=$(raw_all "$KGW" 'HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /any/after-head HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+check "HEAD answered by the gateway itself: no body, the next answer follows the head" "200 200" "$(answers "$out")"
+rest=${out#*||}
+check "... the next answer starts right after the head" "HTTP/1.1 200" "${rest:0:12}"
+contains "... and is the next request's" '"path": "/any/after-head"' "$rest"
+check "HEAD answered by an upstream that sends a body anyway: 200" 200 "$(curl -s -o /dev/null -w '%{http_code}' -I "$A/head-body")"
+sleep 0.6
+contains "... the body never reaches the next request" '"path": "/any/after-head-body"' "$(curl -s "$A/after-head-body")"
+check "upstream 204 then stray bytes: 204" 204 "$(code "$A/late-204")"
+sleep 0.6
+contains "... the stray bytes never reach the next request" '"path": "/any/after-204"' "$(curl -s "$A/after-204")"
+contains "stray bytes on an idle pooled connection: the answer before them" '"late": true' "$(curl -s "$A/late-extra")"
+sleep 0.6
+contains "... they never reach the next request (the connection is dropped)" '"path": "/any/after-extra"' "$(curl -s "$A/after-extra")"
+contains "an upstream that closes its idle connections: answer" '"closing": true' "$(curl -s "$A/close-after")"
+sleep 0.3
+contains "... a POST with a body after that goes on a fresh connection" '"body_bytes": 5' "$(curl -s -X POST --data hello "$A/post-after-close")"
+curl -s -o /dev/null "$A/warm"
+drops=$(curl -s "$A/drop-count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["drops"])')
+check "a POST the upstream drops unanswered on a pooled connection: 502" 502 "$(code -X POST "$A/drop")"
+check "... and it is not sent again (RFC 9110 §9.2.2)" 1 "$(( $(curl -s "$A/drop-count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["drops"])') - drops ))"
+check "a streamed answer goes on piece by piece (first piece early, the whole in time)" "early whole" "$(python3 - "$KGW" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(5)
+start = time.monotonic()
+s.sendall(b"GET /any/slow-chunks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+data, first = b"", None
+while True:
+    chunk = s.recv(65536)
+    if not chunk: break
+    data += chunk
+    if first is None and b"one;" in data: first = time.monotonic() - start
+print("early" if first is not None and first < 0.3 else "late (%s)" % first,
+      "whole" if b"three" in data and data.startswith(b"HTTP/1.1 200") else "cut: %r" % data[-60:])
+PY
+)"
+out=$(raw_all "$KGW" 'GET /any/chunked HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n')
+check "a chunked answer to an HTTP/1.0 client: not chunked, ended by the close" \
+  "no chunks|first;second;third|closed" \
+  "$( [[ $out == *Transfer-Encoding* ]] && echo -n chunked || echo -n "no chunks"; echo -n "|${out##*||}|"; [[ $out == *"(still open)"* ]] && echo open || echo closed)"
 kill -TERM "$KGP" 2>/dev/null
 
 # ==== TLS: an HTTPS listener and https upstreams ==========================================
