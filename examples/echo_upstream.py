@@ -57,6 +57,16 @@ class Echo(BaseHTTPRequestHandler):
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nLEAKED")
             self.wfile.flush()
             return
+        if "/conn-fields" in self.path:
+            # a field meant for this hop only, named in Connection: never passed on
+            out = b"{}\n"
+            self.send_response(200)
+            self.send_header("Connection", "X-Internal")
+            self.send_header("X-Internal", "secret")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
         if "/close-after" in self.path:
             # a complete keep-alive answer, then the upstream closes the idle connection
             self._json({"closing": True})
@@ -96,6 +106,7 @@ class Echo(BaseHTTPRequestHandler):
             "scopes": self.headers.get("X-Gatepass-Scopes"),
             "forwarded_for": self.headers.get("X-Forwarded-For"),
             "expect": self.headers.get("Expect"),
+            "hop": self.headers.get("X-Hop"),
             "body_bytes": len(body),
         }).encode() + b"\n"
         self._send(out)

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -479,6 +480,26 @@ bool is_hop_by_hop(std::string_view name) {
   for (auto h : hop)
     if (beast::iequals(name, h)) return true;
   return false;
+}
+
+// The field names a message's Connection fields list (all of them, however many): those fields
+// are meant for this hop only and are not passed on (RFC 9110 §7.6.1).
+template <bool isRequest>
+boost::container::small_vector<std::string_view, 8> connection_tokens(
+    const head_parser<isRequest>& msg) {
+  boost::container::small_vector<std::string_view, 8> out;
+  for (const auto& f : msg.fields()) {
+    if (f.name() != http::field::connection) continue;
+    for (std::string_view conn = f.value(); !conn.empty();) {
+      const auto comma = conn.find(',');
+      auto tok = conn.substr(0, comma);
+      while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
+      while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
+      if (!tok.empty()) out.push_back(tok);
+      conn = comma == std::string_view::npos ? std::string_view() : conn.substr(comma + 1);
+    }
+  }
+  return out;
 }
 
 // "Name: value\r\n". Message heads are written as one contiguous string: Beast's serializer
@@ -1066,16 +1087,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   head.clear();
   {
     const authenticator* auth = st->route_auth[match->index].get();
-    std::string_view conn_tokens[8];
-    std::size_t conn_count = 0;
-    for (std::string_view conn = req[http::field::connection]; !conn.empty();) {
-      const auto comma = conn.find(',');
-      auto tok = conn.substr(0, comma);
-      while (!tok.empty() && tok.front() == ' ') tok.remove_prefix(1);
-      while (!tok.empty() && tok.back() == ' ') tok.remove_suffix(1);
-      if (!tok.empty() && conn_count < std::size(conn_tokens)) conn_tokens[conn_count++] = tok;
-      conn = comma == std::string_view::npos ? std::string_view() : conn.substr(comma + 1);
-    }
+    const auto conn_tokens = connection_tokens(req);
     auto dropped = [&](const head_parser<true>::field_view& f) {
       switch (f.name()) {
         case http::field::host:
@@ -1096,8 +1108,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       if (beast::iequals(name, "x-forwarded-for") || beast::iequals(name, "x-forwarded-proto") ||
           beast::iequals(name, "x-forwarded-host"))
         return true;
-      for (std::size_t i = 0; i < conn_count; ++i)
-        if (beast::iequals(name, conn_tokens[i])) return true;
+      for (const auto tok : conn_tokens)
+        if (beast::iequals(name, tok)) return true;
       if (auth != nullptr)
         for (const auto& [header, claim] : auth->config().claims_to_headers)
           if (beast::iequals(name, header)) return true;
@@ -1355,9 +1367,15 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   head += ' ';
   head.append(rp.reason());
   head.append("\r\n", 2);
-  for (const auto& f : rp.fields())
-    if (!is_hop_by_hop(f.name_string()) && !(dechunk && f.name() == http::field::transfer_encoding))
-      append_field(head, f.name_string(), f.value());
+  const auto upstream_conn_tokens = connection_tokens(rp);
+  for (const auto& f : rp.fields()) {
+    if (is_hop_by_hop(f.name_string()) || (dechunk && f.name() == http::field::transfer_encoding))
+      continue;
+    if (std::any_of(upstream_conn_tokens.begin(), upstream_conn_tokens.end(),
+                    [&](std::string_view tok) { return beast::iequals(f.name_string(), tok); }))
+      continue;
+    append_field(head, f.name_string(), f.value());
+  }
   if (!keep)
     head.append("Connection: close\r\n");
   else if (req.version() < 11)

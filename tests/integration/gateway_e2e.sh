@@ -374,6 +374,10 @@ out=$(raw_all "$KGW" 'GET /any/chunked HTTP/1.0\r\nHost: x\r\nConnection: keep-a
 check "a chunked answer to an HTTP/1.0 client: not chunked, ended by the close" \
   "no chunks|first;second;third|closed" \
   "$( [[ $out == *Transfer-Encoding* ]] && echo -n chunked || echo -n "no chunks"; echo -n "|${out##*||}|"; [[ $out == *"(still open)"* ]] && echo open || echo closed)"
+contains "fields named in a client's Connection fields (any number, any count of tokens) are dropped" \
+  '"hop": null' "$(curl -s -H 'Connection: a, b, c, d, e, f, g, h, i' -H 'Connection: X-Hop' -H 'X-Hop: secret' "$A/hop")"
+check "fields named in an upstream's Connection field are dropped" "" \
+  "$(curl -s -D - -o /dev/null "$A/conn-fields" | grep -i '^x-internal')"
 kill -TERM "$KGP" 2>/dev/null
 
 # ==== TLS: an HTTPS listener and https upstreams ==========================================
