@@ -957,6 +957,27 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     co_await reply(414, {}, false);
     co_return false;
   }
+  // Host (RFC 9112 §3.2): required from an HTTP/1.1 client, at most one, and a valid
+  // host[:port] (empty allowed); otherwise 400, as the RFC requires of every server.
+  {
+    std::size_t hosts = 0;
+    std::string_view host;
+    for (const auto& f : req.fields())
+      if (f.name() == http::field::host) {
+        ++hosts;
+        host = f.value();
+      }
+    bool valid = hosts == 1 || (hosts == 0 && req.version() < 11);
+    if (valid && !host.empty()) {
+      const auto authority = boost::urls::parse_authority(host);
+      valid = authority && !authority->has_userinfo();
+    }
+    if (!valid) {
+      log(400, "");
+      co_await reply(400, {}, false);
+      co_return false;
+    }
+  }
   // Framing (RFC 9112 §6.1, §6.3): a Transfer-Encoding whose last coding is not chunked, or any
   // Transfer-Encoding from an HTTP/1.0 client, leaves the end of the body unknown, and the
   // upstream could find a different end than the gateway (request smuggling): 400, closed.

@@ -374,6 +374,13 @@ out=$(raw_all "$KGW" 'GET /any/chunked HTTP/1.0\r\nHost: x\r\nConnection: keep-a
 check "a chunked answer to an HTTP/1.0 client: not chunked, ended by the close" \
   "no chunks|first;second;third|closed" \
   "$( [[ $out == *Transfer-Encoding* ]] && echo -n chunked || echo -n "no chunks"; echo -n "|${out##*||}|"; [[ $out == *"(still open)"* ]] && echo open || echo closed)"
+check "Host (RFC 9112 §3.2): missing, twice, invalid, with userinfo: 400 each; HTTP/1.0 without, IPv6 with port, empty: 200" \
+  "400 400 400 400 200 200 200" "$(for req in 'GET /healthz HTTP/1.1\r\n\r\n' \
+      'GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n' 'GET /healthz HTTP/1.1\r\nHost: a b/c\r\n\r\n' \
+      'GET /healthz HTTP/1.1\r\nHost: u@a\r\n\r\n' 'GET /healthz HTTP/1.0\r\n\r\n' \
+      'GET /healthz HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n' \
+      'GET /healthz HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n'; do
+      answers "$(raw_all "$KGW" "$req")"; echo; done | paste -sd' ')"
 contains "fields named in a client's Connection fields (any number, any count of tokens) are dropped" \
   '"hop": null' "$(curl -s -H 'Connection: a, b, c, d, e, f, g, h, i' -H 'Connection: X-Hop' -H 'X-Hop: secret' "$A/hop")"
 check "fields named in an upstream's Connection field are dropped" "" \
