@@ -482,6 +482,21 @@ bool is_hop_by_hop(std::string_view name) {
   return false;
 }
 
+// A Host value made only of what host[:port] may hold (RFC 3986 reg-name, IP literal, port;
+// no userinfo, path or spaces). Checked on every request, so a table, not a URI parser.
+bool host_value_ok(std::string_view host) {
+  static constexpr auto allowed = [] {
+    std::array<bool, 256> t{};
+    for (unsigned char ch : std::string_view("-._~%!$&'()*+,;=:[]")) t[ch] = true;
+    for (int ch = '0'; ch <= '9'; ++ch) t[static_cast<unsigned char>(ch)] = true;
+    for (int ch = 'a'; ch <= 'z'; ++ch) t[static_cast<unsigned char>(ch)] = true;
+    for (int ch = 'A'; ch <= 'Z'; ++ch) t[static_cast<unsigned char>(ch)] = true;
+    return t;
+  }();
+  return std::all_of(host.begin(), host.end(),
+                     [](char ch) { return allowed[static_cast<unsigned char>(ch)]; });
+}
+
 // The field names a message's Connection fields list (all of them, however many): those fields
 // are meant for this hop only and are not passed on (RFC 9110 §7.6.1).
 template <bool isRequest>
@@ -968,10 +983,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
         host = f.value();
       }
     bool valid = hosts == 1 || (hosts == 0 && req.version() < 11);
-    if (valid && !host.empty()) {
-      const auto authority = boost::urls::parse_authority(host);
-      valid = authority && !authority->has_userinfo();
-    }
+    if (valid) valid = host_value_ok(host);
     if (!valid) {
       log(400, "");
       co_await reply(400, {}, false);
