@@ -943,7 +943,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
                                           : std::chrono::steady_clock::time_point();
   const bool has_body = parser.content_length() ? *parser.content_length() > 0 : parser.chunked();
   const bool client_keep_alive = req.keep_alive() && !stopping;
-  const std::string_view target = req.target();
+  std::string_view target = req.target();
   const std::string method_name(req.method_string());
   std::size_t route_index = st->cfg.routes.size();  // unmatched
   unsigned status = 0;
@@ -998,6 +998,31 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     log(400, "");
     co_await reply(400, {}, false);
     co_return false;
+  }
+  // absolute-form (RFC 9112 §3.2.2, which a server must accept): an http(s) URI whose path and
+  // query are routed like an origin-form target, and whose authority replaces Host upstream
+  std::string_view absolute_host;
+  std::string absolute_target;  // "/" plus the query, for a URI with an empty path
+  if (!target.empty() && target.front() != '/') {
+    const auto u = boost::urls::parse_absolute_uri(target);
+    const bool usable =
+        u && (beast::iequals(u->scheme(), "http") || beast::iequals(u->scheme(), "https")) &&
+        u->has_authority() && !u->has_userinfo() && !u->has_fragment() &&
+        !u->encoded_host().empty();
+    if (!usable) {
+      log(400, "");
+      co_await reply(400, {}, false);
+      co_return false;
+    }
+    absolute_host = u->encoded_host_and_port();
+    const std::string_view path_query(u->encoded_path().data(),
+                                      target.data() + target.size() - u->encoded_path().data());
+    if (!u->encoded_path().empty()) {
+      target = path_query;
+    } else {
+      absolute_target = "/" + std::string(path_query);
+      target = absolute_target;
+    }
   }
   const auto qpos = target.find('?');
   const std::string_view raw_path = std::string_view(target).substr(0, qpos);
@@ -1159,7 +1184,9 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     }
     head.append(" HTTP/1.1\r\n", 11);
     append_field(head, "Host", up.host_header);
-    std::string_view xff, original_host = req[http::field::host];
+    std::string_view xff;
+    const std::string_view original_host =
+        absolute_host.empty() ? req[http::field::host] : absolute_host;
     for (const auto& f : req.fields()) {
       if (dropped(f)) {
         if (xff.empty() && beast::iequals(f.name_string(), "x-forwarded-for")) xff = f.value();

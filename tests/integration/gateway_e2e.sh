@@ -381,6 +381,13 @@ check "Host (RFC 9112 §3.2): missing, twice, invalid, with userinfo: 400 each; 
       'GET /healthz HTTP/1.1\r\nHost: [::1]:8080\r\nConnection: close\r\n\r\n' \
       'GET /healthz HTTP/1.1\r\nHost:\r\nConnection: close\r\n\r\n'; do
       answers "$(raw_all "$KGW" "$req")"; echo; done | paste -sd' ')"
+out=$(raw_all "$KGW" 'GET http://Example.com:80/any/abs/../absolute?x=1 HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n')
+contains "absolute-form target (RFC 9112 §3.2.2): routed by its path, normalized, query kept" '"path": "/any/absolute?x=1"' "$out"
+check "absolute-form: an empty path is /, a scheme other than http(s) or userinfo is a 400" "404 400 400" \
+  "$(for req in 'GET http://example.com?x=1 HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n' \
+      'GET ftp://example.com/any/a HTTP/1.1\r\nHost: example.com\r\n\r\n' \
+      'GET http://u@example.com/any/a HTTP/1.1\r\nHost: example.com\r\n\r\n'; do
+      answers "$(raw_all "$KGW" "$req")"; echo; done | paste -sd' ')"
 contains "fields named in a client's Connection fields (any number, any count of tokens) are dropped" \
   '"hop": null' "$(curl -s -H 'Connection: a, b, c, d, e, f, g, h, i' -H 'Connection: X-Hop' -H 'X-Hop: secret' "$A/hop")"
 check "fields named in an upstream's Connection field are dropped" "" \
