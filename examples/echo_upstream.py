@@ -44,19 +44,11 @@ class Echo(BaseHTTPRequestHandler):
             self.send_response(204 if "/late-204" in self.path else 200)
             self.send_header("Content-Length", "0" if "/late-204" in self.path else "6")
             self.end_headers()
-            self.wfile.flush()
-            time.sleep(0.3)
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nX-Leak: yes\r\n\r\nLEAKED")
-            self.wfile.flush()
-            return
+            return self._stray_answer()
         if "/late-extra" in self.path:
             # a complete answer, then stray bytes while the connection idles in a pool
             self._json({"late": True})
-            self.wfile.flush()
-            time.sleep(0.3)
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nLEAKED")
-            self.wfile.flush()
-            return
+            return self._stray_answer()
         if "/conn-fields" in self.path:
             # a field meant for this hop only, named in Connection: never passed on
             out = b"{}\n"
@@ -110,6 +102,14 @@ class Echo(BaseHTTPRequestHandler):
             "body_bytes": len(body),
         }).encode() + b"\n"
         self._send(out)
+
+    def _stray_answer(self):
+        # 0.3 s after an answer (too late for the gateway's read of it): bytes that look like an
+        # answer to whatever request comes next on the connection
+        self.wfile.flush()
+        time.sleep(0.3)
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nX-Leak: yes\r\n\r\nLEAKED")
+        self.wfile.flush()
 
     def _json(self, obj):
         self._send(json.dumps(obj).encode() + b"\n")
