@@ -49,6 +49,12 @@ class Echo(BaseHTTPRequestHandler):
             # a complete answer, then stray bytes while the connection idles in a pool
             self._json({"late": True})
             return self._stray_answer()
+        if "/framed-204" in self.path:
+            # a 204 with framing fields it must not have
+            self.send_response(204)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            return
         if "/conn-fields" in self.path:
             # a field meant for this hop only, named in Connection: never passed on
             out = b"{}\n"

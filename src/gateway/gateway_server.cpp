@@ -1428,8 +1428,13 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   head.append(rp.reason());
   head.append("\r\n", 2);
   const auto upstream_conn_tokens = connection_tokens(rp);
+  // A 204 or 304 has no body whatever its fields say; framing fields on it (RFC 9110 §8.6,
+  // RFC 9112 §6.1 forbid them on a 204, and Transfer-Encoding on a 304) could make a client wait
+  // for a body that never comes, so they are not passed on (a 304's Content-Length may stay).
+  const bool drop_te = dechunk || status == 204 || status == 304;
   for (const auto& f : rp.fields()) {
-    if (is_hop_by_hop(f.name_string()) || (dechunk && f.name() == http::field::transfer_encoding))
+    if (is_hop_by_hop(f.name_string()) || (drop_te && f.name() == http::field::transfer_encoding) ||
+        (status == 204 && f.name() == http::field::content_length))
       continue;
     if (std::any_of(upstream_conn_tokens.begin(), upstream_conn_tokens.end(),
                     [&](std::string_view tok) { return beast::iequals(f.name_string(), tok); }))

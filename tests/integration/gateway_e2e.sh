@@ -388,6 +388,9 @@ check "absolute-form: an empty path is /, a scheme other than http(s) or userinf
       'GET ftp://example.com/any/a HTTP/1.1\r\nHost: example.com\r\n\r\n' \
       'GET http://u@example.com/any/a HTTP/1.1\r\nHost: example.com\r\n\r\n'; do
       answers "$(raw_all "$KGW" "$req")"; echo; done | paste -sd' ')"
+out=$(raw_all "$KGW" 'GET /any/framed-204 HTTP/1.1\r\nHost: x\r\n\r\nGET /any/after-204-te HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+check "a 204 with Transfer-Encoding from the upstream: passed on without it, the next answer follows" \
+  "204 200 no-te" "$(answers "$out") $([[ $out == *Transfer-Encoding* ]] && echo te || echo no-te)"
 contains "fields named in a client's Connection fields (any number, any count of tokens) are dropped" \
   '"hop": null' "$(curl -s -H 'Connection: a, b, c, d, e, f, g, h, i' -H 'Connection: X-Hop' -H 'X-Hop: secret' "$A/hop")"
 check "fields named in an upstream's Connection field are dropped" "" \
