@@ -526,6 +526,28 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
   out.append("\r\n", 2);
 }
 
+// The status line and the fields of an upstream answer that go on to the client (without the
+// blank line that ends a head): not the hop-by-hop ones, nor those its Connection fields name
+// (RFC 9110 §7.6.1), nor Transfer-Encoding or Content-Length when asked to drop them.
+void append_response_head(std::string& out, const head_parser<false>& rp, bool drop_te,
+                          bool drop_cl) {
+  out.append("HTTP/1.1 ", 9);
+  out.append(std::to_string(rp.status()));
+  out += ' ';
+  out.append(rp.reason());
+  out.append("\r\n", 2);
+  const auto conn_tokens = connection_tokens(rp);
+  for (const auto& f : rp.fields()) {
+    if (is_hop_by_hop(f.name_string()) || (drop_te && f.name() == http::field::transfer_encoding) ||
+        (drop_cl && f.name() == http::field::content_length))
+      continue;
+    if (std::any_of(conn_tokens.begin(), conn_tokens.end(),
+                    [&](std::string_view tok) { return beast::iequals(f.name_string(), tok); }))
+      continue;
+    append_field(out, f.name_string(), f.value());
+  }
+}
+
 // The buffers of one write: the message head (with the first piece only), then a body piece,
 // framed as a chunk when the body is chunked; `last` ends a chunked body. Not copyable: the
 // buffers point into it.
@@ -967,10 +989,15 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     [[maybe_unused]] auto w = ::write(1, line.data(), line.size());
   };
 
-  if (target.size() > lim.max_url_bytes) {
-    log(414, "");
-    co_await reply(414, {}, false);
+  // A request refused before anything reached the upstream: logged, answered, connection closed.
+  auto refuse = [&](unsigned code, std::string_view logged_path) -> awaitable<bool> {
+    log(code, logged_path);
+    co_await reply(code, {}, false);
     co_return false;
+  };
+
+  if (target.size() > lim.max_url_bytes) {
+    co_return co_await refuse(414, "");
   }
   // Host (RFC 9112 §3.2): required from an HTTP/1.1 client, at most one, and a valid
   // host[:port] (empty allowed); otherwise 400, as the RFC requires of every server.
@@ -985,9 +1012,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     bool valid = hosts == 1 || (hosts == 0 && req.version() < 11);
     if (valid) valid = host_value_ok(host);
     if (!valid) {
-      log(400, "");
-      co_await reply(400, {}, false);
-      co_return false;
+      co_return co_await refuse(400, "");
     }
   }
   // Framing (RFC 9112 §6.1, §6.3): a Transfer-Encoding whose last coding is not chunked, or any
@@ -995,9 +1020,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   // upstream could find a different end than the gateway (request smuggling): 400, closed.
   // Beast itself refuses chunked together with Content-Length.
   if (!req[http::field::transfer_encoding].empty() && (!req.chunked() || req.version() < 11)) {
-    log(400, "");
-    co_await reply(400, {}, false);
-    co_return false;
+    co_return co_await refuse(400, "");
   }
   // absolute-form (RFC 9112 §3.2.2, which a server must accept): an http(s) URI whose path and
   // query are routed like an origin-form target, and whose authority replaces Host upstream
@@ -1010,9 +1033,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
         u->has_authority() && !u->has_userinfo() && !u->has_fragment() &&
         !u->encoded_host().empty();
     if (!usable) {
-      log(400, "");
-      co_await reply(400, {}, false);
-      co_return false;
+      co_return co_await refuse(400, "");
     }
     absolute_host = u->encoded_host_and_port();
     const std::string_view path_query(u->encoded_path().data(),
@@ -1031,9 +1052,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   auto norm = normalize_path(raw_path);
   if (!norm) {
     reason = norm.error();
-    log(400, "");
-    co_await reply(400, {}, false);
-    co_return false;
+    co_return co_await refuse(400, "");
   }
   const std::string& path = *norm;
 
@@ -1132,9 +1151,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   const std::string_view expect = req[http::field::expect];
   const bool expect_continue = beast::iequals(expect, "100-continue");
   if (!expect.empty() && !expect_continue) {
-    log(417, path);
-    co_await reply(417, {}, false);
-    co_return false;
+    co_return co_await refuse(417, path);
   }
 
   // ---- the request head for the upstream ----
@@ -1308,10 +1325,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     const bool malformed =
         body_fault.category() == beast::error_code(http::error::bad_chunk).category() &&
         body_fault != http::error::partial_message && body_fault != http::error::end_of_stream;
-    if (too_large || malformed) {
-      log(too_large ? 413 : 400, path);
-      co_await reply(too_large ? 413 : 400, {}, false);
-    }
+    if (too_large || malformed) co_return co_await refuse(too_large ? 413 : 400, path);
     co_return false;
   }
 
@@ -1373,13 +1387,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     }
     if (req.version() >= 11) {
       head.clear();
-      head.append("HTTP/1.1 ", 9);
-      head.append(std::to_string(rpo->status()));
-      head += ' ';
-      head.append(rpo->reason());
-      head.append("\r\n", 2);
-      for (const auto& f : rpo->fields())
-        if (!is_hop_by_hop(f.name_string())) append_field(head, f.name_string(), f.value());
+      append_response_head(head, *rpo, false, false);
       head.append("\r\n", 2);
       arm(c, lim.read_timeout);
       auto [iec, in] = co_await asio::async_write(c.stream, asio::buffer(head), use_tuple);
@@ -1422,25 +1430,10 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   const bool dechunk = res_chunked && req.version() < 11;
   const bool keep = client_keep_alive && !rp.need_eof() && !dechunk;
   head.clear();
-  head.append("HTTP/1.1 ", 9);
-  head.append(std::to_string(status));
-  head += ' ';
-  head.append(rp.reason());
-  head.append("\r\n", 2);
-  const auto upstream_conn_tokens = connection_tokens(rp);
   // A 204 or 304 has no body whatever its fields say; framing fields on it (RFC 9110 §8.6,
   // RFC 9112 §6.1 forbid them on a 204, and Transfer-Encoding on a 304) could make a client wait
   // for a body that never comes, so they are not passed on (a 304's Content-Length may stay).
-  const bool drop_te = dechunk || status == 204 || status == 304;
-  for (const auto& f : rp.fields()) {
-    if (is_hop_by_hop(f.name_string()) || (drop_te && f.name() == http::field::transfer_encoding) ||
-        (status == 204 && f.name() == http::field::content_length))
-      continue;
-    if (std::any_of(upstream_conn_tokens.begin(), upstream_conn_tokens.end(),
-                    [&](std::string_view tok) { return beast::iequals(f.name_string(), tok); }))
-      continue;
-    append_field(head, f.name_string(), f.value());
-  }
+  append_response_head(head, rp, dechunk || status == 204 || status == 304, status == 204);
   if (!keep)
     head.append("Connection: close\r\n");
   else if (req.version() < 11)
