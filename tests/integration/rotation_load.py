@@ -110,7 +110,16 @@ def main():
             for k, v in local.items():
                 totals[k] += v
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(a.workers)]
+    def guarded(n):
+        # a worker that dies of anything unexpected is a failure with its reason, never lost
+        try:
+            worker(n)
+        except Exception as e:  # noqa: BLE001
+            note_error(f"load worker {n} died: {e!r}")
+            with lock:
+                totals["failed"] += 1
+
+    threads = [threading.Thread(target=guarded, args=(n,)) for n in range(a.workers)]
     started = time.monotonic()
     for t in threads:
         t.start()

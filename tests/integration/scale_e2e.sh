@@ -211,6 +211,7 @@ sleep 3
 touch "$W/stop"; wait "$LOAD"
 load=$(cat "$W/load.json")
 echo "load across the rotations: $load"
+[[ -n $load ]] || { echo "the load generator printed nothing; its stderr:"; cat "$W/load.err"; }
 field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$load" "$1"; }
 check "rotations under load: requests failed" 0 "$(field failed)"
 check "rotations under load: token requests failed" 0 "$(field token_failed)"
