@@ -55,6 +55,14 @@ class Echo(BaseHTTPRequestHandler):
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
             return
+        if "/dup-length" in self.path:
+            # one length said twice, in a list and in a repeated field (RFC 9110 §8.6)
+            self.send_response(200)
+            self.send_header("Content-Length", "3, 3")
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            self.wfile.write(b"ok\n")
+            return
         if "/conn-fields" in self.path:
             # a field meant for this hop only, named in Connection: never passed on
             out = b"{}\n"
@@ -95,7 +103,8 @@ class Echo(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        length = int(self.headers.get("Content-Length") or 0)
+        lengths = self.headers.get_all("Content-Length") or []
+        length = int(lengths[0]) if len(lengths) == 1 and lengths[0].isdigit() else 0
         body = self.rfile.read(length) if length else b""
         out = json.dumps({
             "method": self.command,
@@ -106,6 +115,7 @@ class Echo(BaseHTTPRequestHandler):
             "expect": self.headers.get("Expect"),
             "hop": self.headers.get("X-Hop"),
             "body_bytes": len(body),
+            "content_length": lengths,
         }).encode() + b"\n"
         self._send(out)
 

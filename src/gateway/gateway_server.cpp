@@ -526,9 +526,23 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
   out.append("\r\n", 2);
 }
 
+// "Content-Length: n" for a message that has one. A length sent as a list of equal values or
+// in equal repeated fields ("3, 3"), which Beast accepts (RFC 9110 §8.6 lets a recipient take
+// it as the one value), goes on as that one value: a next hop reading it otherwise (the first
+// of two fields, or the whole as invalid) never frames the body differently from the gateway.
+template <bool isRequest>
+void append_content_length(std::string& out, const head_parser<isRequest>& p) {
+  if (const auto n = p.content_length()) {
+    out.append("Content-Length: ");
+    out.append(std::to_string(*n));
+    out.append("\r\n", 2);
+  }
+}
+
 // The status line and the fields of an upstream answer that go on to the client (without the
 // blank line that ends a head): not the hop-by-hop ones, nor those its Connection fields name
-// (RFC 9110 §7.6.1), nor Transfer-Encoding or Content-Length when asked to drop them.
+// (RFC 9110 §7.6.1), nor Transfer-Encoding or Content-Length when asked to drop them; a
+// Content-Length goes as one value.
 void append_response_head(std::string& out, const head_parser<false>& rp, bool drop_te,
                           bool drop_cl) {
   out.append("HTTP/1.1 ", 9);
@@ -539,13 +553,14 @@ void append_response_head(std::string& out, const head_parser<false>& rp, bool d
   const auto conn_tokens = connection_tokens(rp);
   for (const auto& f : rp.fields()) {
     if (is_hop_by_hop(f.name_string()) || (drop_te && f.name() == http::field::transfer_encoding) ||
-        (drop_cl && f.name() == http::field::content_length))
+        f.name() == http::field::content_length)
       continue;
     if (std::any_of(conn_tokens.begin(), conn_tokens.end(),
                     [&](std::string_view tok) { return beast::iequals(f.name_string(), tok); }))
       continue;
     append_field(out, f.name_string(), f.value());
   }
+  if (!drop_cl) append_content_length(out, rp);
 }
 
 // The buffers of one write: the message head (with the first piece only), then a body piece,
@@ -1157,7 +1172,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   // ---- the request head for the upstream ----
   // Hop-by-hop headers, any named in Connection, client-sent claim headers (X-Gatepass-*,
   // configured claim headers) and the ones set here never travel; the framing headers
-  // (Content-Length, Transfer-Encoding) always do, since the body is relayed as received.
+  // (Content-Length, as one value, and Transfer-Encoding) always do, since the body is relayed
+  // as received.
   std::string& head = c.head;
   head.clear();
   {
@@ -1169,6 +1185,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
         case http::field::expect:
           return true;
         case http::field::content_length:
+          return true;  // framing: sent below as one value
         case http::field::transfer_encoding:
           return false;  // framing
         case http::field::authorization:
@@ -1211,6 +1228,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       }
       append_field(head, f.name_string(), f.value());
     }
+    append_content_length(head, req);
     head.append("X-Forwarded-For: ");
     if (!xff.empty()) {
       head.append(xff);
@@ -1387,7 +1405,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     }
     if (req.version() >= 11) {
       head.clear();
-      append_response_head(head, *rpo, false, false);
+      // no framing fields on an interim answer (RFC 9110 §8.6, RFC 9112 §6.1)
+      append_response_head(head, *rpo, true, true);
       head.append("\r\n", 2);
       arm(c, lim.read_timeout);
       auto [iec, in] = co_await asio::async_write(c.stream, asio::buffer(head), use_tuple);

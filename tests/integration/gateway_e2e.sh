@@ -395,6 +395,17 @@ contains "fields named in a client's Connection fields (any number, any count of
   '"hop": null' "$(curl -s -H 'Connection: a, b, c, d, e, f, g, h, i' -H 'Connection: X-Hop' -H 'X-Hop: secret' "$A/hop")"
 check "fields named in an upstream's Connection field are dropped" "" \
   "$(curl -s -D - -o /dev/null "$A/conn-fields" | grep -i '^x-internal')"
+check "one length said twice (\"3, 3\"; two equal fields) goes upstream as one Content-Length: 3" \
+  '["3"] 3|["3"] 3' "$(for req in 'POST /any/dup HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 3\r\nConnection: close\r\n\r\nabc' \
+      'POST /any/dup HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc'; do
+      raw_all "$KGW" "$req" | sed 's/^.*||//' | python3 -c 'import json,sys; d=json.load(sys.stdin); print(json.dumps(d["content_length"]), d["body_bytes"])'
+    done | paste -sd'|')"
+check "two different lengths (\"3, 4\"; two fields 3 and 4): 400 each" "400 400" \
+  "$(for req in 'POST /any/dup HTTP/1.1\r\nHost: x\r\nContent-Length: 3, 4\r\n\r\nabcd' \
+      'POST /any/dup HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd'; do
+      answers "$(raw_all "$KGW" "$req")"; echo; done | paste -sd' ')"
+check "an upstream's length said twice reaches the client as one Content-Length: 3" "Content-Length: 3|ok" \
+  "$(curl -s -D - "$A/dup-length" | tr -d '\r' | grep -i -e '^content-length' -e '^ok' | paste -sd'|')"
 kill -TERM "$KGP" 2>/dev/null
 
 # ==== TLS: an HTTPS listener and https upstreams ==========================================
