@@ -12,6 +12,7 @@ class Echo(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     cuts = 0  # requests answered with a cut head (/cut)
     drops = 0  # requests dropped without an answer (/drop)
+    early_bytes = 0  # body bytes read after answering (/early-200)
     disable_nagle_algorithm = True  # headers and body leave as two writes: no 40 ms delayed-ACK stall
 
     def _answer(self):
@@ -54,6 +55,32 @@ class Echo(BaseHTTPRequestHandler):
             self.send_response(204)
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
+            return
+        if "/early-bytes" in self.path:
+            return self._json({"bytes": Echo.early_bytes})
+        if "/early-200" in self.path:
+            # a success answered at once, then the whole body read (full duplex): the gateway
+            # must go on sending it
+            self._json({"early": True})
+            self.wfile.flush()
+            length = int(self.headers.get("Content-Length") or 0)
+            Echo.early_bytes = len(self.rfile.read(length))
+            return
+        if "/early-413" in self.path or "/early-403" in self.path:
+            # an upload refused at once, its body unread: 413 then close (the close with unread
+            # bytes sends a reset), or 403 with the connection left open and unread for 3 s
+            refused = 413 if "/early-413" in self.path else 403
+            out = b'{"refused": true}\n'
+            self.send_response(refused)
+            self.send_header("Content-Length", str(len(out)))
+            if refused == 413:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(out)
+            self.wfile.flush()
+            if refused == 403:
+                time.sleep(3)
+            self.close_connection = True
             return
         if "/dup-length" in self.path:
             # one length said twice, in a list and in a repeated field (RFC 9110 §8.6)

@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <iostream>
 #include <unordered_map>
@@ -273,6 +274,20 @@ bool still_clean(any_stream& s) {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
+// Whether a plain upstream connection holds the start of a refusal (3xx-5xx: 413, 403…)
+// while the request body is still being sent: one non-blocking peek at its status line. The
+// body then stops (RFC 9112 §9.6: a client seeing an error answer ceases sending). An interim
+// (1xx) or 2xx answer does not stop it: an upstream may answer while it reads (full duplex).
+// TLS records cannot be read this way (a TLS 1.3 server sends session tickets unasked): not
+// checked there.
+bool answered_early(any_stream& s) {
+  if (s.tls() != nullptr) return false;
+  char line[12] = {};
+  const auto n =
+      ::recv(s.tcp().socket().native_handle(), line, sizeof line, MSG_PEEK | MSG_DONTWAIT);
+  return n >= 10 && std::memcmp(line, "HTTP/1.", 7) == 0 && line[9] >= '3' && line[9] <= '5';
+}
+
 // Pooled keep-alive connections, one pool per event-loop thread: a connection is only ever
 // used on the loop that opened it, so the pool needs no lock.
 struct upstream_pool {
@@ -331,6 +346,10 @@ struct client_conn {
   any_stream* upstream = nullptr;  // the upstream connection of the request in progress
   mono_clock::time_point upstream_deadline = mono_clock::time_point::max();
   bool upstream_timed_out = false;
+  // The connection closes with the client maybe still sending a body nobody reads: close
+  // lingers, reading and dropping it for a moment (nginx's lingering_close), so the client can
+  // read the answer before a reset (closing with unread bytes sends one) discards it.
+  bool linger = false;
   // a link in its loop's idle or busy list
   struct conn_list* list = nullptr;
   client_conn* prev = nullptr;
@@ -904,6 +923,18 @@ awaitable<void> gateway_server::impl::serve(std::shared_ptr<client_conn> c, bool
     (void)shec;
   }
   close(*c);
+  if (c->linger && !stopping) {
+    // what the client still sends is read and dropped, for 2 s at most (1 s per read)
+    const auto until = mono_clock::now() + std::chrono::seconds(2);
+    while (mono_clock::now() < until && c->stream.tcp().socket().is_open()) {
+      c->buffer.clear();
+      arm(*c, 1);
+      auto [lec, ln] =
+          co_await c->stream.tcp().socket().async_read_some(c->buffer.prepare(16384), use_tuple);
+      (void)ln;
+      if (lec) break;
+    }
+  }
 }
 
 void gateway_server::impl::close(client_conn& c) {
@@ -952,6 +983,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       res.body().clear();
       res.content_length(n);
     }
+    // closed before the client's body was read (a refusal, 413): it may still be sending
+    if (!keep_alive && parser.is_header_done() && !parser.is_done()) c.linger = true;
     arm(c, lim.read_timeout);
     auto [wec, wn] = co_await http::async_write(c.stream, res, use_tuple);
     (void)wn;
@@ -1304,6 +1337,10 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   const bool req_chunked = req.chunked();
   beast::error_code rec;
   beast::error_code body_fault;  // the client's body could not be read
+  // The upstream answered before the whole body went (and maybe closed): that answer goes to
+  // the client, as nginx and Envoy pass it on, then both connections close (neither peer is at
+  // a message boundary).
+  bool early = false;
   for (bool head_sent = false, more = true; more;) {
     std::size_t got = 0;
     if (!parser.is_done()) {
@@ -1323,6 +1360,10 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     }
     more = !parser.is_done();
     if (head_sent && got == 0 && more) continue;
+    if (head_sent && answered_early(*upstream)) {
+      early = true;
+      break;
+    }
     piece_buffers pb(head_sent ? std::string_view() : std::string_view(head), relay.data, got,
                      req_chunked, !more);
     // Asynchronous on purpose: a send finished on the spot would make the response read that
@@ -1330,12 +1371,20 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     arm_upstream(c, *upstream, lim.upstream_timeout);
     auto [wec, wn] = co_await upstream->async_write_some(pb.b, use_tuple);
     if (!wec && wn < pb.size) wec = co_await write_rest(*upstream, pb, wn);
+    const bool had_head = head_sent;
     head_sent = true;
     if (auto e = settle_upstream(c, wec)) {
+      // refused after the head went: the upstream may have answered and closed (its answer
+      // waits unread); read it, and only when none comes is it a 502
+      if (had_head && (e == asio::error::broken_pipe || e == asio::error::connection_reset)) {
+        early = true;
+        break;
+      }
       rec = e;
       break;
     }
   }
+  if (early) c.linger = !parser.is_done();  // the rest of the client's body is discarded
 
   if (body_fault) {
     // the client's fault, not the upstream's (which got part of a request: not pooled)
@@ -1447,7 +1496,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   const bool res_chunked = !rp.is_done() && rp.chunked();
   // an HTTP/1.0 client knows no chunks: the body goes as it is and the close ends it
   const bool dechunk = res_chunked && req.version() < 11;
-  const bool keep = client_keep_alive && !rp.need_eof() && !dechunk;
+  const bool keep = client_keep_alive && !rp.need_eof() && !dechunk && !early;
   head.clear();
   // A 204 or 304 has no body whatever its fields say; framing fields on it (RFC 9110 §8.6,
   // RFC 9112 §6.1 forbid them on a 204, and Transfer-Encoding on a 304) could make a client wait
@@ -1505,7 +1554,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   // sends one anyway would have its bytes arrive later and be read as the next request's
   // answer, maybe another client's (still_clean catches what arrives while it idles).
   const bool bodiless = req.method() == http::verb::head || status == 204 || status == 304;
-  if (!xec && upstream_keep_alive && rp.is_done() && up_buffer.size() == 0 && !bodiless) {
+  if (!xec && upstream_keep_alive && rp.is_done() && up_buffer.size() == 0 && !bodiless && !early) {
     auto& slot = pool().idle[key];
     if (slot.size() < 256) {
       if (up_buffer.capacity() > 4096) up_buffer.shrink_to_fit();  // pooled: small buffers only

@@ -406,6 +406,41 @@ check "two different lengths (\"3, 4\"; two fields 3 and 4): 400 each" "400 400"
       answers "$(raw_all "$KGW" "$req")"; echo; done | paste -sd' ')"
 check "an upstream's length said twice reaches the client as one Content-Length: 3" "Content-Length: 3|ok" \
   "$(curl -s -D - "$A/dup-length" | tr -d '\r' | grep -i -e '^content-length' -e '^ok' | paste -sd'|')"
+early_answer() {  # port path → the status a client uploading 8 MiB gets, and whether within 2.5 s
+  python3 - "$@" <<'PY'
+import socket, sys, threading, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+size = 8 << 20
+s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % (sys.argv[2], size)).encode())
+def upload():
+    try:
+        block = b"x" * 65536
+        for _ in range(size // len(block)):
+            s.sendall(block)
+            time.sleep(0.002)
+    except OSError:
+        pass
+threading.Thread(target=upload, daemon=True).start()
+s.settimeout(8)
+start, data = time.monotonic(), b""
+try:
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        if not chunk: break
+        data += chunk
+except OSError as e:
+    data += b" (" + type(e).__name__.encode() + b")"
+print(data.split(b"\r\n")[0].decode(errors="replace")[9:12] or repr(data[:40]),
+      "in time" if time.monotonic() - start < 2.5 else "late")
+PY
+}
+check "an upstream refusing an upload at once (413, then close): its answer reaches the client" \
+  "413 in time" "$(early_answer "$KGW" /any/early-413)"
+check "an upstream refusing an upload without reading it (403, open): its answer reaches the client" \
+  "403 in time" "$(early_answer "$KGW" /any/early-403)"
+contains "... and the next request gets its own answer" '"path": "/any/after-early"' "$(curl -s "$A/after-early")"
+check "an upstream answering 200 at once and reading on (full duplex): the whole body still goes" \
+  "200 in time|8388608" "$(early_answer "$KGW" /any/early-200)|$(sleep 0.3; curl -s "$A/early-bytes" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes"])')"
 kill -TERM "$KGP" 2>/dev/null
 
 # ==== TLS: an HTTPS listener and https upstreams ==========================================
