@@ -35,10 +35,16 @@ std::string value_text(const json::value& v) {
   return json::serialize(v);
 }
 
-// Header values must not carry CR/LF/NUL from a claim (header injection).
-std::string header_safe(std::string s) {
-  std::erase_if(s, [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
-  return s;
+// A field value (RFC 9110 §5.5) that reads back as written: visible characters, spaces and
+// tabs inside, non-ASCII bytes (obs-text), no control character (CR/LF would inject a header),
+// no space or tab at either end (trimmed by every parser).
+bool header_safe(std::string_view v) {
+  for (const char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return false;
+  }
+  return v.empty() ||
+         (v.front() != ' ' && v.front() != '\t' && v.back() != ' ' && v.back() != '\t');
 }
 
 // A cached token verified under an older key set counts only while the current set holds the
@@ -77,15 +83,15 @@ bool scopes_satisfied(const std::vector<std::string>& granted, const route_confi
                           : std::any_of(route.scopes.begin(), route.scopes.end(), has);
 }
 
-std::vector<std::pair<std::string, std::string>> claim_headers(
+result<std::vector<std::pair<std::string, std::string>>> claim_headers(
     const json::object& claims, const std::vector<std::string>& scopes,
     const authorizer_config& cfg) {
   std::vector<std::pair<std::string, std::string>> h;
   if (auto it = claims.find("sub"); it != claims.end() && it->value().is_string())
-    h.emplace_back("X-Gatepass-Sub", header_safe(std::string(it->value().get_string())));
+    h.emplace_back("X-Gatepass-Sub", std::string(it->value().get_string()));
   std::string sc;
   for (const auto& s : scopes) sc += (sc.empty() ? "" : " ") + s;
-  h.emplace_back("X-Gatepass-Scopes", header_safe(sc));
+  h.emplace_back("X-Gatepass-Scopes", std::move(sc));
   h.emplace_back("X-Gatepass-Claims", base64url_encode(json::serialize(claims)));
   for (const auto& [header, path] : cfg.claims_to_headers) {
     const json::value* v = nullptr;
@@ -105,8 +111,10 @@ std::vector<std::pair<std::string, std::string>> claim_headers(
     // a claim whose name itself contains dots (e.g. a URL) is looked up whole as well
     if (v == nullptr)
       if (auto it = claims.find(path); it != claims.end()) v = &it->value();
-    if (v != nullptr) h.emplace_back(header, header_safe(value_text(*v)));
+    if (v != nullptr) h.emplace_back(header, value_text(*v));
   }
+  for (const auto& [name, value] : h)
+    if (!header_safe(value)) return std::error_code(errc::claim_not_header_safe);
   return h;
 }
 
@@ -117,6 +125,7 @@ authenticator::authenticator(authorizer_config cfg, std::shared_ptr<jwks_cache> 
   opt_.limits.max_token_size = max_token_bytes;
   opt_.claims.issuer = cfg_.issuer_url;
   opt_.claims.audiences = cfg_.audience;
+  opt_.claims.client_id_for_missing_aud = true;  // as AWS: aud, or client_id when aud is absent
   opt_.claims.leeway = cfg_.leeway;
   if (!cfg_.typ.empty()) opt_.claims.typ = cfg_.typ;
   for (const auto& a : cfg_.algorithms)
@@ -162,7 +171,13 @@ decision authenticator::decide(std::string_view token, const jose::key_set& keys
   e->kid = v->kid;
   // exp is required by the gateway's policy, so always present here.
   e->valid_until = v->exp.value_or(0) + static_cast<double>(opt.claims.leeway);
-  for (const auto& [name, value] : claim_headers(v->claims(), v->scopes, cfg)) {
+  auto headers = claim_headers(v->claims(), v->scopes, cfg);
+  if (!headers) {
+    d.status = 401;
+    d.reason = headers.error();
+    return d;
+  }
+  for (const auto& [name, value] : *headers) {
     e->header_lines.append(name).append(": ", 2).append(value).append("\r\n", 2);
   }
   e->scopes = std::move(v->scopes);

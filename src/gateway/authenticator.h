@@ -83,8 +83,10 @@ bool scopes_satisfied(const std::vector<std::string>& granted, const route_confi
 
 /// Builds the claim headers forwarded upstream: X-Gatepass-Sub, X-Gatepass-Scopes,
 /// X-Gatepass-Claims (base64url JSON), and the configured claim → header mappings
-/// (nested paths with '.', arrays joined with ',').
-std::vector<std::pair<std::string, std::string>> claim_headers(
+/// (nested paths with '.', arrays joined with ','). A value that a header cannot carry
+/// unchanged (a control character, or whitespace at an end, which parsers trim) refuses the
+/// token (claim_not_header_safe): altered, "ad\r\nmin" would reach the upstream as "admin".
+result<std::vector<std::pair<std::string, std::string>>> claim_headers(
     const boost::json::object& claims, const std::vector<std::string>& scopes,
     const authorizer_config& cfg);
 

@@ -38,6 +38,8 @@ class category final : public std::error_category {
         return "the discovery document's issuer differs from issuer_url";
       case errc::discovery_invalid:
         return "the discovery document has no usable jwks_uri";
+      case errc::claim_not_header_safe:
+        return "a claim forwarded as a header holds a control character or edge whitespace";
     }
     return "unknown gateway error";
   }

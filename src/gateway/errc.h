@@ -21,6 +21,7 @@ enum class errc {
   upstream_bad_response,      // the upstream sent something that is not HTTP → 502
   discovery_issuer_mismatch,  // discovery "issuer" differs from issuer_url
   discovery_invalid,          // discovery document without a usable jwks_uri
+  claim_not_header_safe,      // a claim forwarded as a header cannot be one unchanged → 401
 };
 
 const std::error_category& gateway_category() noexcept;

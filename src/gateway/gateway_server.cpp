@@ -478,9 +478,22 @@ const char* reason_phrase_json(unsigned status) {
 // RFC 6750 §3 challenge; the reason text never holds quotes or control characters.
 std::string bearer_challenge(const route_config* route, unsigned status,
                              const std::error_code& reason) {
-  std::string desc = reason.message();
-  for (auto& c : desc)
-    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = '\'';
+  // RFC 6750 §3: error_description holds %x20-21 / %x23-5B / %x5D-7E only: a quote or a
+  // backslash becomes ', "§" becomes "section ", any other byte outside is left out
+  const std::string msg = reason.message();
+  std::string desc;
+  desc.reserve(msg.size() + 8);
+  for (std::size_t i = 0; i < msg.size(); ++i) {
+    const auto c = static_cast<unsigned char>(msg[i]);
+    if (msg.compare(i, 2, "\xc2\xa7") == 0) {
+      desc += "section ";
+      ++i;
+    } else if (c == '"' || c == '\\') {
+      desc += '\'';
+    } else if (c >= 0x20 && c <= 0x7e) {
+      desc += static_cast<char>(c);
+    }
+  }
   std::string v = "Bearer realm=\"gatepass\"";
   if (route != nullptr && !route->scopes.empty()) {
     std::string sc;
@@ -699,7 +712,11 @@ std::vector<std::string> query_values(std::string_view query, std::string_view n
     const auto part = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     const auto eq = part.find('=');
-    if (part.substr(0, eq) == name)
+    // names are decoded too: "%74oken" is "token" to the upstream's parser (RFC 3986 §2.1), and
+    // one left undecoded would slip a second token past the one-token check
+    const auto raw_name = part.substr(0, eq);
+    if (raw_name.find_first_of("%+") == std::string_view::npos ? raw_name == name
+                                                               : form_decode(raw_name) == name)
       out.push_back(eq == std::string_view::npos ? std::string()
                                                  : form_decode(part.substr(eq + 1)));
   }

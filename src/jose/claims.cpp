@@ -25,7 +25,7 @@ date_state numeric_date(const scanned_member& v, double& out) {
 }
 
 // Indexes into registered_claim_names.
-enum claim_index : std::size_t { iss, sub, jti, exp, nbf, iat, aud, scope, scp };
+enum claim_index : std::size_t { iss, sub, jti, exp, nbf, iat, aud, scope, scp, client_id };
 
 using registered_claims = std::array<scanned_member, registered_claim_names.size()>;
 
@@ -164,10 +164,15 @@ std::error_code validate(std::span<const scanned_member, registered_claim_names.
   if (a.type == kind::array ? !a.strings_only : a.type != kind::absent && a.type != kind::string)
     return errc::aud_invalid;
   if (!p.audiences.empty()) {
-    if (a.type == kind::absent) return errc::aud_missing;
     auto allowed = [&](std::string_view s) {
       return std::find(p.audiences.begin(), p.audiences.end(), s) != p.audiences.end();
     };
+    if (a.type == kind::absent) {
+      const scanned_member& cid = r[client_id];
+      if (!p.client_id_for_missing_aud || cid.type == kind::absent) return errc::aud_missing;
+      if (cid.type != kind::string) return errc::aud_invalid;
+      return allowed(cid.text) ? std::error_code() : std::error_code(errc::aud_mismatch);
+    }
     const bool match = a.type == kind::string
                            ? allowed(a.text)
                            : std::any_of(a.items.begin(), a.items.end(), allowed);

@@ -20,15 +20,18 @@ namespace gatepass::jose {
 struct claims_policy {
   std::optional<std::string> issuer;   // exact, byte-for-byte
   std::vector<std::string> audiences;  // any one must appear in aud; empty = not checked
-  std::int64_t leeway = 60;            // seconds, for exp, nbf and iat
+  // AWS's JWT authorizer: a token without aud passes when its client_id is one of the
+  // audiences (Cognito access tokens carry client_id, not aud). Off: aud is required.
+  bool client_id_for_missing_aud = false;
+  std::int64_t leeway = 60;  // seconds, for exp, nbf and iat
   bool require_exp = true;
   std::optional<std::string> typ;  // e.g. "at+jwt"; compared as a media type
 };
 
 /// The claims the policy reads, in the order validate_claims_and_scopes expects them from
 /// json_scanner.
-inline constexpr std::array<std::string_view, 9> registered_claim_names{
-    "iss", "sub", "jti", "exp", "nbf", "iat", "aud", "scope", "scp"};
+inline constexpr std::array<std::string_view, 10> registered_claim_names{
+    "iss", "sub", "jti", "exp", "nbf", "iat", "aud", "scope", "scp", "client_id"};
 
 /// Checks the registered claims against `policy` at wall-clock time `now` (seconds).
 std::error_code validate_claims(const boost::json::object& claims, const claims_policy& policy,

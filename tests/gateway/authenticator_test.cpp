@@ -143,17 +143,18 @@ TEST(Authenticator, ExtractionRules) {
   EXPECT_EQ(aq.extract(token_sources{{}, {"abc"}, true}).error(), errc::token_multiple);
 }
 
-TEST(Authenticator, ClaimHeadersMapNestedPathsArraysAndStripControlCharacters) {
+TEST(Authenticator, ClaimHeadersMapNestedPathsAndArrays) {
   auto c = fx().claims("USER ADMIN");
   json::object org;
   org["id"] = "acme";
   c["org"] = org;
   c["roles"] = json::array{"a", "b"};
   c["https://x.test/email"] = "a@x.test";
-  c["sub"] = "alice\r\nX-Injected: 1";
+  c["sub"] = "alice";
   auto h = claim_headers(c, {"ADMIN", "USER"}, fx().cfg);
-  std::map<std::string, std::string> m(h.begin(), h.end());
-  EXPECT_EQ(m["X-Gatepass-Sub"], "aliceX-Injected: 1");
+  ASSERT_TRUE(h);
+  std::map<std::string, std::string> m(h->begin(), h->end());
+  EXPECT_EQ(m["X-Gatepass-Sub"], "alice");
   EXPECT_EQ(m["X-Gatepass-Scopes"], "ADMIN USER");
   EXPECT_EQ(m["X-Tenant"], "acme");
   EXPECT_EQ(m["X-Roles"], "a,b");
@@ -161,6 +162,42 @@ TEST(Authenticator, ClaimHeadersMapNestedPathsArraysAndStripControlCharacters) {
   auto decoded = base64url_decode(m["X-Gatepass-Claims"]);
   ASSERT_TRUE(decoded);
   EXPECT_EQ(json::parse(*decoded).as_object().at("org").as_object().at("id").as_string(), "acme");
+}
+
+// A claim value a header cannot carry unchanged refuses the token: stripped or trimmed,
+// "ad\r\nmin" and " admin" would reach the upstream as the subject "admin".
+TEST(Authenticator, ClaimHeadersRefuseValuesAHeaderWouldAlter) {
+  struct case_ {
+    const char* name;
+    const char* claim;  // "sub" or a claims_to_headers claim
+    std::string value;
+    bool ok;
+  };
+  const std::vector<case_> cases = {
+      {"crlf", "sub", "ad\r\nmin", false},
+      {"lf", "sub", "ad\nmin", false},
+      {"cr", "sub", "ad\rmin", false},
+      {"nul", "sub", std::string("ad\0min", 6), false},
+      {"del", "sub", "ad\x7fmin", false},
+      {"escape", "sub", "ad\x1bmin", false},
+      {"leading_space", "sub", " admin", false},
+      {"trailing_tab", "sub", "admin\t", false},
+      {"mapped_claim_crlf", "roles", "a\r\nX-Injected: 1", false},
+      {"inner_space_and_tab", "sub", "ad m\tin", true},
+      {"utf8", "sub", "J\xc3\xbcrgen", true},
+      {"empty", "sub", "", true},
+  };
+  for (const auto& c : cases) {
+    auto claims = fx().claims("USER");
+    claims[c.claim] = c.value;
+    auto h = claim_headers(claims, {"USER"}, fx().cfg);
+    EXPECT_EQ(static_cast<bool>(h), c.ok) << c.name;
+    if (!h) {
+      EXPECT_EQ(h.error(), errc::claim_not_header_safe) << c.name;
+    }
+  }
+  // a scope cannot smuggle one either
+  EXPECT_FALSE(claim_headers(fx().claims("USER"), {"USER\r\nX: 1"}, fx().cfg)) << "scope";
 }
 
 std::shared_ptr<verified_entry> entry_valid_for(std::int64_t seconds) {

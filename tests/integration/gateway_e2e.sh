@@ -49,11 +49,19 @@ check "no token" 401 "$(code "$G/myfunction/protected/user/a")"
 check "garbage token" 401 "$(code -H "Authorization: Bearer abc.def.ghi" "$G/myfunction/protected/user/a")"
 check "Basic scheme" 401 "$(code -H "Authorization: Basic dXNlcjpwYXNz" "$G/myfunction/protected/user/a")"
 check "token in header and query" 401 "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/a?access_token=$USER_T")"
+check "token in header and query, the query name percent-encoded (%61ccess_token, access%5ftoken)" "401 401" \
+  "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/a?%61ccess_token=x") $(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/a?access%5ftoken=x")"
 check "no route" 404 "$(code "$G/nothing/here")"
 contains "401 body" '{"message":"Unauthorized"}' "$(curl -s "$G/myfunction/protected/user/a")"
 contains "401 challenge" 'error="invalid_token"' "$(curl -s -D - -o /dev/null "$G/myfunction/protected/user/a" | grep -i www-authenticate)"
 contains "403 challenge" 'error="insufficient_scope"' "$(curl -s -D - -o /dev/null -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/admin/a" | grep -i www-authenticate)"
 contains "404 body" '{"message":"Not Found"}' "$(curl -s "$G/nothing")"
+JWK_T=$(python3 -c 'import base64, json
+b = lambda o: base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=").decode()
+print(b({"alg": "RS256", "typ": "at+jwt", "kid": "k", "jwk": {"kty": "RSA"}}) + "." + b({"sub": "x"}) + ".AAAA")')
+challenge=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $JWK_T" "$G/myfunction/protected/user/a" | grep -i '^www-authenticate' | tr -d '\r')
+check "the challenge's error_description is plain ASCII (RFC 6750 §3): § spelled out" "ascii section" \
+  "$(LC_ALL=C grep -q '[^ -~]' <<<"$challenge" && echo non-ascii || echo ascii) $(grep -o 'section' <<<"$challenge")"
 
 # claims reach the upstream; spoofed claim headers never do
 body=$(curl -s -H "Authorization: Bearer $USER_T" -H "X-Gatepass-Sub: mallory" -H "X-Gatepass-Scopes: ADMIN" "$G/myfunction/protected/user/a")

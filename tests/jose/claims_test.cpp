@@ -196,6 +196,35 @@ TEST(Claims, RejectsTable) {
   }
 }
 
+// AWS's JWT authorizer (the gateway's policy): without aud, client_id must be an audience.
+TEST(Claims, ClientIdStandsInForAMissingAudOnlyWhenAsked) {
+  const auto g = good_claims();
+  const auto no_aud = without(g, "aud");
+  struct case_ {
+    const char* name;
+    json::object claims;
+    bool aws;
+    std::error_code expected;
+  };
+  const std::vector<case_> cases = {
+      {"client_id_audience", with(no_aud, "client_id", "api2"), true, {}},
+      {"client_id_other", with(no_aud, "client_id", "other"), true, errc::aud_mismatch},
+      {"client_id_number", with(no_aud, "client_id", 5), true, errc::aud_invalid},
+      {"client_id_array", with(no_aud, "client_id", json::array{"api"}), true, errc::aud_invalid},
+      {"neither", without(no_aud, "client_id"), true, errc::aud_missing},
+      {"aud_present_decides", with(with(g, "aud", "other"), "client_id", "api"), true,
+       errc::aud_mismatch},
+      {"not_asked", with(no_aud, "client_id", "api"), false, errc::aud_missing},
+  };
+  for (const auto& c : cases) {
+    auto p = policy();
+    p.client_id_for_missing_aud = c.aws;
+    EXPECT_EQ(validate_claims(c.claims, p, now), c.expected) << c.name;
+    const auto scanned = scanned_validate(c.claims, p);  // the verifier's path
+    EXPECT_EQ(scanned ? std::error_code() : scanned.error(), c.expected) << c.name;
+  }
+}
+
 TEST(Claims, TypesAreCheckedEvenWhenNotConfigured) {
   claims_policy open;
   open.require_exp = false;
