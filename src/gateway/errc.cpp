@@ -40,6 +40,8 @@ class category final : public std::error_category {
         return "the discovery document has no usable jwks_uri";
       case errc::claim_not_header_safe:
         return "a claim forwarded as a header holds a control character or edge whitespace";
+      case errc::forward_auth_ambiguous:
+        return "the fields naming the original request disagree or repeat";
     }
     return "unknown gateway error";
   }

@@ -22,6 +22,7 @@ enum class errc {
   discovery_issuer_mismatch,  // discovery "issuer" differs from issuer_url
   discovery_invalid,          // discovery document without a usable jwks_uri
   claim_not_header_safe,      // a claim forwarded as a header cannot be one unchanged → 401
+  forward_auth_ambiguous,     // forward-auth fields naming the original request disagree → 400
 };
 
 const std::error_category& gateway_category() noexcept;

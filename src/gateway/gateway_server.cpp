@@ -1133,22 +1133,51 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     }
   }
 
-  // forward-auth for nginx auth_request, Traefik ForwardAuth, Envoy ext_authz
-  if (path == st->cfg.forward_auth_path) {
-    std::string method(req["X-Original-Method"]);
-    if (method.empty()) method = std::string(req["X-Forwarded-Method"]);
-    if (method.empty()) method = "GET";
-    std::string uri(req["X-Original-URI"]);
-    if (uri.empty()) uri = std::string(req["X-Forwarded-Uri"]);
+  // forward-auth for nginx auth_request (X-Original-URI / -Method, as its configs set them),
+  // Traefik ForwardAuth (X-Forwarded-Uri / -Method) and Envoy ext_authz (the original method,
+  // and the original path after the endpoint's: path_prefix). A proxy may pass its client's
+  // own fields along (Traefik does by default), so every field that names the original request
+  // must agree: a client-sent X-Original-URI beside the proxy's X-Forwarded-Uri, or a field
+  // twice, is a 400, never a choice.
+  const auto& fa_path = st->cfg.forward_auth_path;
+  const bool fa_exact = path == fa_path;
+  const bool fa_prefixed =
+      !fa_exact && path.size() > fa_path.size() && path.compare(0, fa_path.size(), fa_path) == 0 &&
+      path[fa_path.size()] == '/' && raw_path.size() > fa_path.size() &&
+      raw_path.compare(0, fa_path.size(), fa_path) == 0 && raw_path[fa_path.size()] == '/';
+  if (fa_exact || fa_prefixed) {
+    bool conflict = false;
+    auto agreed = [&](std::initializer_list<std::string_view> names,
+                      std::optional<std::string_view> given) {
+      std::optional<std::string_view> v = given;
+      for (const auto& f : req.fields())
+        for (const auto n : names)
+          if (beast::iequals(f.name_string(), n)) {
+            if (v && *v != f.value()) conflict = true;
+            v = f.value();
+          }
+      return v;
+    };
+    // Envoy's form: the original target follows the endpoint's path, the method is the request's
+    const std::optional<std::string_view> own_target =
+        fa_prefixed ? std::optional<std::string_view>(target.substr(fa_path.size())) : std::nullopt;
+    const std::optional<std::string_view> own_method =
+        fa_prefixed ? std::optional<std::string_view>(method_name) : std::nullopt;
+    const auto given_uri = agreed({"X-Original-URI", "X-Forwarded-Uri"}, own_target);
+    const auto given_method = agreed({"X-Original-Method", "X-Forwarded-Method"}, own_method);
+    const std::string method(given_method.value_or("GET"));
+    const std::string uri(given_uri.value_or(""));
     const auto fq = uri.find('?');
     auto fnorm = normalize_path(std::string_view(uri).substr(0, fq));
     const std::string_view fquery =
         fq == std::string::npos ? std::string_view() : std::string_view(uri).substr(fq + 1);
     unsigned code = 200;
     std::vector<std::pair<std::string, std::string>> headers;
-    if (uri.empty() || !fnorm) {
+    if (conflict || uri.empty() || !fnorm) {
       code = 400;
-      reason = fnorm ? std::error_code(errc::path_invalid) : fnorm.error();
+      reason = fnorm && !conflict ? std::error_code(errc::path_invalid)
+               : conflict         ? std::error_code(errc::forward_auth_ambiguous)
+                                  : fnorm.error();
     } else if (auto fm = st->matcher.match(method, *fnorm); !fm) {
       code = 404;
       reason = errc::route_not_found;

@@ -69,7 +69,8 @@ std::string stats::render(const std::vector<std::string>& route_labels,
                                         "upstream_bad_response",
                                         "discovery_issuer_mismatch",
                                         "discovery_invalid",
-                                        "claim_not_header_safe"};
+                                        "claim_not_header_safe",
+                                        "forward_auth_ambiguous"};
   for (std::size_t i = 1; i < std::size(gateway_names); ++i)
     if (auto n = denied_gateway_[i].load(); n != 0)
       o << metric_denied << "{reason=\"" << gateway_names[i] << "\"} " << n << "\n";

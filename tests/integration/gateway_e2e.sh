@@ -216,6 +216,20 @@ NGINX
 else
   fails=$((fails + 1)); echo "FAIL nginx not installed (scripts/install-deps installs it)"
 fi
+# the forward-auth forms of Traefik (X-Forwarded-*) and Envoy ext_authz (path_prefix), and
+# fields naming the original request that disagree (a proxy may pass its client's along)
+FA="$G/_gatepass/auth"
+fa() { code -H "Authorization: Bearer $USER_T" "$@"; }
+check "forward-auth, Traefik's fields: allowed, missing scope" "200 403" \
+  "$(fa -H 'X-Forwarded-Method: GET' -H 'X-Forwarded-Uri: /myfunction/protected/user/a' "$FA") $(fa -H 'X-Forwarded-Method: GET' -H 'X-Forwarded-Uri: /myfunction/protected/admin/a' "$FA")"
+check "forward-auth, Envoy's form (original path after the endpoint's): allowed, missing scope, no token" "200 403 401" \
+  "$(fa "$FA/myfunction/protected/user/a?x=1") $(fa "$FA/myfunction/protected/admin/a") $(code "$FA/myfunction/protected/user/a")"
+check "forward-auth: a client's X-Original-URI beside the proxy's X-Forwarded-Uri that disagrees: 400" 400 \
+  "$(fa -H 'X-Forwarded-Uri: /myfunction/protected/admin/a' -H 'X-Original-URI: /myfunction/protected/user/a' "$FA")"
+check "forward-auth: methods that disagree, a URI field twice with two values, Envoy's path with another URI: 400 each" "400 400 400" \
+  "$(fa -H 'X-Forwarded-Method: POST' -H 'X-Original-Method: GET' -H 'X-Original-URI: /myfunction/protected/user/a' "$FA") $(fa -H 'X-Original-URI: /myfunction/protected/user/a' -H 'X-Original-URI: /myfunction/protected/admin/a' "$FA") $(fa -H 'X-Original-URI: /myfunction/protected/user/a' "$FA/myfunction/protected/admin/a")"
+check "forward-auth: the same value from both families is one answer" 200 \
+  "$(fa -H 'X-Forwarded-Uri: /myfunction/protected/user/a' -H 'X-Original-URI: /myfunction/protected/user/a' "$FA")"
 
 # ==== keep-alive on the plain listener ======================================================
 # Between requests a connection waits holding no request state; these prove it still serves
