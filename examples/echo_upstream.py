@@ -143,6 +143,8 @@ class Echo(BaseHTTPRequestHandler):
             "hop": self.headers.get("X-Hop"),
             "body_bytes": len(body),
             "content_length": lengths,
+            "client_id": self.headers.get("X-Client-Id"),
+            "header_names": list(self.headers.keys()),
         }).encode() + b"\n"
         self._send(out)
 

@@ -151,6 +151,12 @@ std::shared_ptr<const gateway_state> build_state(const gateway_config& cfg, asio
                                         cfg.limits.max_token_bytes, cfg.limits.token_cache_bytes);
     by_name[name] = a;
     s->authenticators.push_back(a);
+    for (const auto& [header, claim] : ac.claims_to_headers) {
+      std::string n;
+      for (const char ch : header)
+        n += ch == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      s->claim_header_names.push_back(std::move(n));
+    }
   }
   std::shared_ptr<ssl::context> upstream_tls;  // one per state: a reload re-reads the CA file
   for (const auto& r : cfg.routes) {
@@ -503,6 +509,19 @@ std::string bearer_challenge(const route_config* route, unsigned status,
   v += status == 403 ? ", error=\"insufficient_scope\"" : ", error=\"invalid_token\"";
   v += ", error_description=\"" + desc + "\"";
   return v;
+}
+
+// A field name against a lower-case, '-' spelled one as CGI and WSGI servers compare them:
+// case and '-' / '_' alike (X_Gatepass_Sub reaches them as HTTP_X_GATEPASS_SUB, as
+// X-Gatepass-Sub does; nginx drops such names by default for this reason).
+bool field_name_is(std::string_view name, std::string_view canonical) {
+  if (name.size() != canonical.size()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    c = c == '_' ? '-' : (c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
+    if (c != canonical[i]) return false;
+  }
+  return true;
 }
 
 bool is_hop_by_hop(std::string_view name) {
@@ -1275,15 +1294,15 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       }
       const auto name = f.name_string();
       if (is_hop_by_hop(name)) return true;
-      if (name.size() >= 11 && beast::iequals(name.substr(0, 11), "x-gatepass-")) return true;
-      if (beast::iequals(name, "x-forwarded-for") || beast::iequals(name, "x-forwarded-proto") ||
-          beast::iequals(name, "x-forwarded-host"))
+      // the fields set here, also spelled with '_' (see field_name_is)
+      if (name.size() >= 11 && field_name_is(name.substr(0, 11), "x-gatepass-")) return true;
+      if (field_name_is(name, "x-forwarded-for") || field_name_is(name, "x-forwarded-proto") ||
+          field_name_is(name, "x-forwarded-host"))
         return true;
       for (const auto tok : conn_tokens)
         if (beast::iequals(name, tok)) return true;
-      if (auth != nullptr)
-        for (const auto& [header, claim] : auth->config().claims_to_headers)
-          if (beast::iequals(name, header)) return true;
+      for (const auto& claim_header : st->claim_header_names)
+        if (field_name_is(name, claim_header)) return true;
       return false;
     };
     head.reserve(c.buffer.size() + 512 + (token ? 1024 : 0));

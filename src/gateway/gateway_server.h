@@ -45,6 +45,9 @@ struct gateway_state {
   std::vector<std::shared_ptr<authenticator>> authenticators;
   std::vector<upstream_target> upstreams;  // per route
   std::vector<std::string> route_labels;   // "GET /a/{proxy+}"
+  // every authorizer's claims_to_headers names, lower case with '_' as '-': a client's copy
+  // never reaches any upstream, on a public route either
+  std::vector<std::string> claim_header_names;
   std::shared_ptr<stats> counters;
   bool ready() const;
 };

@@ -25,10 +25,12 @@ gateway:
       issuer_url: "http://127.0.0.1:$ISS"
       audience: [my-audience]
       refetch_cooldown: 1s
+      claims_to_headers: { X-Client-Id: client_id }
   routes:
     - { method: GET, path: "/myfunction/protected/user/{proxy+}",  authorizer: jwtAuthorizer, scopes: [USER],  upstream: "http://127.0.0.1:$UP" }
     - { method: GET, path: "/myfunction/protected/admin/{proxy+}", authorizer: jwtAuthorizer, scopes: [ADMIN], upstream: "http://127.0.0.1:$UP" }
     - { method: GET, path: "/down/{proxy+}", authorizer: jwtAuthorizer, upstream: "http://127.0.0.1:$DEAD" }
+    - { method: GET, path: "/public/{proxy+}", upstream: "http://127.0.0.1:$UP" }
 $1
 YAML
 }
@@ -69,6 +71,13 @@ contains "upstream sees the token's sub" '"sub": "alice"' "$body"
 contains "upstream sees the token's scopes" '"scopes": "USER"' "$body"
 body=$(curl -s -H "X-Gatepass-Sub: mallory" "$G/myfunction/protected/user/a")
 contains "spoofed header with no token: 401" 'Unauthorized' "$body"
+names() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(sorted(n.lower() for n in d["header_names"] if n.lower().replace("_", "-").startswith(("x-gatepass-sub", "x-forwarded-for", "x-client-id")))))'; }
+check "spoofs spelled with '_' (X_Gatepass_Sub, X_Forwarded_For, X_Client_Id) never reach the upstream" \
+  "x-client-id x-forwarded-for x-gatepass-sub" "$(curl -s -H "Authorization: Bearer $USER_T" -H 'X_Gatepass_Sub: mallory' -H 'X_Forwarded_For: 10.0.0.1' -H 'X_Client_Id: spoof' -H 'X-Client-Id: spoof' "$G/myfunction/protected/user/a" | names)"
+contains "... the configured claim header carries the token's claim" '"client_id": "gatepass-cli"' \
+  "$(curl -s -H "Authorization: Bearer $USER_T" -H 'X-Client-Id: spoof' "$G/myfunction/protected/user/a")"
+check "a configured claim header sent to a public route never reaches the upstream" "x-forwarded-for" \
+  "$(curl -s -H 'X-Client-Id: spoof' -H 'X-Gatepass-Sub: mallory' "$G/public/a" | names)"
 
 # path tricks never reach another route's path
 check "../ climbs to the admin route (USER token)" 403 "$(code --path-as-is -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/../admin/x")"
