@@ -177,6 +177,18 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
           r.problem(n["upstream"], "gateway.routes[].upstream", "must be an http(s) URL");
         if (!seen.insert(rc.method + " " + rc.path).second)
           r.problem(n, "gateway.routes[]", "duplicate route " + rc.method + " " + rc.path);
+        // paths the gateway answers itself would silently never reach this route's upstream
+        const auto& fa = c.forward_auth_path;
+        if (rc.path == fa || (rc.path.size() > fa.size() &&
+                              rc.path.compare(0, fa.size(), fa) == 0 && rc.path[fa.size()] == '/'))
+          r.problem(n["path"], "gateway.routes[].path",
+                    "answered by the forward-auth endpoint (gateway.forward_auth_path " + fa + ")");
+        else if (c.admin_listen.empty() &&
+                 (rc.path == "/healthz" || rc.path == "/readyz" || rc.path == "/metrics"))
+          r.problem(n["path"], "gateway.routes[].path",
+                    rc.path +
+                        " is answered by the gateway itself; set gateway.admin_listen to "
+                        "move it to another address");
         c.routes.push_back(std::move(rc));
       }
     }

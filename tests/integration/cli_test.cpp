@@ -246,6 +246,36 @@ TEST(ConfigCheck, ReportsEveryMistakeWithFileLineAndField) {
   EXPECT_EQ(ok.exit_code, 0) << describe(ok);
 }
 
+// A route whose path the gateway answers itself (operations endpoints, forward-auth) would
+// never reach its upstream: a config error naming the line, unless admin_listen moves them.
+TEST(ConfigCheck, RoutesTheGatewayAnswersItselfAreErrors) {
+  temp_dir dir;
+  const auto cfg = dir / "gatepass.yaml";
+  const std::string routes =
+      "  routes:\n"                                                                         // 3
+      "    - { method: GET, path: /metrics, upstream: \"http://127.0.0.1:9\" }\n"           // 4
+      "    - { method: ANY, path: /healthz, upstream: \"http://127.0.0.1:9\" }\n"           // 5
+      "    - { method: GET, path: /_gatepass/auth/x, upstream: \"http://127.0.0.1:9\" }\n"  // 6
+      "    - { method: GET, path: \"/{proxy+}\", upstream: \"http://127.0.0.1:9\" }\n";     // 7
+  write_file(cfg, "gateway:\n  listen: 127.0.0.1:0\n" + routes);
+  auto r = gp({"--config", cfg.string(), "config", "check"}, {"GATEPASS_CONFIG"});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  for (const int line : {4, 5, 6})
+    EXPECT_NE(r.err.find(cfg.string() + ":" + std::to_string(line) + ": gateway.routes[].path:"),
+              std::string::npos)
+        << line << " in:\n"
+        << r.err;
+  EXPECT_EQ(r.err.find(cfg.string() + ":7:"), std::string::npos) << r.err;
+
+  // with admin_listen the operations endpoints move away; forward-auth stays
+  write_file(cfg, "gateway:\n  admin_listen: 127.0.0.1:0\n" + routes);
+  auto moved = gp({"--config", cfg.string(), "config", "check"}, {"GATEPASS_CONFIG"});
+  EXPECT_EQ(moved.exit_code, 2) << describe(moved);
+  EXPECT_EQ(moved.err.find(":4:"), std::string::npos) << moved.err;
+  EXPECT_NE(moved.err.find(cfg.string() + ":6: gateway.routes[].path:"), std::string::npos)
+      << moved.err;
+}
+
 // ---------------------------------------------------------------------------------------------
 // init
 
