@@ -11,13 +11,15 @@ class category final : public std::error_category {
   std::string message(int v) const override {
     switch (static_cast<errc>(v)) {
       case errc::fetch_failed:
-        return "fetch failed";
+        return "the URL cannot be fetched";
       case errc::fetch_too_large:
         return "fetched document too large";
       case errc::fetch_redirect:
         return "redirect refused";
       case errc::fetch_insecure:
         return "plain http is allowed only for loopback hosts";
+      case errc::fetch_not_ok:
+        return "the server answered with a status other than 200";
     }
     return "unknown net error";
   }

@@ -6,10 +6,11 @@
 namespace gatepass::net {
 
 enum class errc {
-  fetch_failed = 1,  // the fetch failed (bad URL, network, TLS, non-200 status)
+  fetch_failed = 1,  // the URL cannot be fetched (not an absolute http(s) URL, TLS setup)
   fetch_too_large,   // the fetched document is larger than the limit
   fetch_redirect,    // redirects are never followed
   fetch_insecure,    // plain http to a non-loopback host
+  fetch_not_ok,      // the server answered, with a status other than 200
 };
 
 const std::error_category& net_category() noexcept;

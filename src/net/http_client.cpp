@@ -201,7 +201,7 @@ class fetch_op : public std::enable_shared_from_this<fetch_op<Stream>> {
     if (ec) return fail(ec);
     const unsigned status = parser_.get().result_int();
     if (status >= 300 && status < 400) return finish(errc::fetch_redirect);  // never followed
-    if (status != 200) return finish(errc::fetch_failed);
+    if (status != 200) return finish(errc::fetch_not_ok);
     tcp().expires_at(deadline_);
     http::async_read(*stream_, buffer_, parser_,
                      beast::bind_front_handler(&fetch_op::on_read, self()));

@@ -34,7 +34,7 @@ struct fetch_response {
 
 /// GETs `url` (http:// to loopback, or https://). Completes exactly once on the io_context's
 /// executor. Errors: net::errc::fetch_failed / fetch_too_large / fetch_redirect /
-/// fetch_insecure, or the network error.
+/// fetch_insecure / fetch_not_ok (a status other than 200), or the network error.
 void async_fetch(boost::asio::io_context& ioc, const std::string& url, const fetch_options& opt,
                  std::function<void(result<fetch_response>)> done);
 

@@ -104,11 +104,11 @@ TEST(HttpClient, LocalhostIsLoopback) {
   EXPECT_EQ(o.r->status, 200u);
 }
 
-TEST(HttpClient, NotFoundIsFetchFailed) {
+TEST(HttpClient, NotFoundIsNotOk) {
   auto o = fetch(srv().url("/missing"));
   ASSERT_EQ(o.calls, 1);
   ASSERT_FALSE(o.r);
-  EXPECT_EQ(o.r.error(), net::errc::fetch_failed);
+  EXPECT_EQ(o.r.error(), net::errc::fetch_not_ok);
 }
 
 TEST(HttpClient, RedirectsAreNeverFollowed) {
