@@ -802,7 +802,8 @@ void gateway_server::impl::accept(std::size_t i) {
       const auto st = self->current();
       if (static_cast<std::size_t>(self->connections.load()) >= st->cfg.limits.max_connections) {
         beast::error_code ignore;
-        socket.close(ignore);
+        socket.close(ignore);  // as nginx at worker_connections: no answer, counted
+        st->counters->connections_refused.fetch_add(1, std::memory_order_relaxed);
       } else {
         socket.set_option(tcp::no_delay(true), ec);
         std::shared_ptr<ssl::context> tls;

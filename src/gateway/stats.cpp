@@ -107,6 +107,10 @@ std::string stats::render(const std::vector<std::string>& route_labels,
   o << "# HELP " << metric_connections << " Open client connections.\n# TYPE " << metric_connections
     << " gauge\n";
   o << metric_connections << " " << connections.load() << "\n";
+  o << "# HELP " << metric_connections_refused
+    << " Connections closed at accept: limits.max_connections reached.\n# TYPE "
+    << metric_connections_refused << " counter\n";
+  o << metric_connections_refused << " " << connections_refused.load() << "\n";
   return o.str();
 }
 

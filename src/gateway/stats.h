@@ -24,6 +24,8 @@ inline constexpr const char* metric_token_cache =
 inline constexpr const char* metric_upstream_latency =
     "gatepass_upstream_latency_seconds";                                   // histogram
 inline constexpr const char* metric_connections = "gatepass_connections";  // gauge
+inline constexpr const char* metric_connections_refused =
+    "gatepass_connections_refused_total";  // counter: closed at accept, max_connections reached
 
 class stats {
  public:
@@ -32,6 +34,7 @@ class stats {
   void count_denied(const std::error_code& reason) noexcept;
   void observe_upstream(double seconds) noexcept;
   std::atomic<std::int64_t> connections{0};
+  std::atomic<std::uint64_t> connections_refused{0};
 
   /// Prometheus text exposition; route labels and authorizers come from the caller.
   std::string render(const std::vector<std::string>& route_labels,

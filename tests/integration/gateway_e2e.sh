@@ -474,6 +474,48 @@ check "an upstream answering 200 at once and reading on (full duplex): the whole
   "200 in time|8388608" "$(early_answer "$KGW" /any/early-200)|$(sleep 0.3; curl -s "$A/early-bytes" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes"])')"
 kill -TERM "$KGP" 2>/dev/null
 
+# ==== limits.max_connections ==================================================================
+CGW=$(free_port); mkdir -p "$W/cap"
+cat > "$W/cap/gatepass.yaml" <<YAML
+gateway:
+  listen: 127.0.0.1:$CGW
+  threads: 1
+  access_log: false
+  limits: { max_connections: 2 }
+  routes:
+    - { method: GET, path: "/open/{proxy+}", upstream: "http://127.0.0.1:$UP" }
+YAML
+(cd "$W/cap" && exec "$BIN" --config "$W/cap/gatepass.yaml" serve > "$W/cap/serve.log" 2>&1) & CGP=$!; PIDS+=($CGP)
+for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$CGW/healthz" && break; sleep 0.1; done
+check "max_connections 2: a third connection is closed unanswered and counted; after one closes, served" \
+  "closed 200 refused=1" "$(python3 - "$CGW" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+time.sleep(0.3)
+third = socket.create_connection(("127.0.0.1", port))
+third.settimeout(2)
+try:
+    third.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    state = "answered" if third.recv(100) else "closed"
+except OSError:
+    state = "closed"
+held.pop().close()
+time.sleep(0.3)
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(2)
+s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk: break
+    data += chunk
+refused = [l for l in data.decode().splitlines() if l.startswith("gatepass_connections_refused_total ")]
+print(state, data[9:12].decode(), "refused=" + (refused[0].split()[1] if refused else "?"))
+PY
+)"
+kill -TERM "$CGP" 2>/dev/null
+
 # ==== TLS: an HTTPS listener and https upstreams ==========================================
 # A throwaway CA and a server certificate for the name localhost (not for 127.0.0.1); a second,
 # gateway-only gatepass serving HTTPS with the same issuer; the echo upstream behind TLS.
