@@ -1029,15 +1029,31 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   };
 
   if (ec) {
+    unsigned code = 0;
     if (ec == http::error::header_limit)
-      co_await reply(431, {}, false);
+      code = 431;
     else if (ec == http::error::body_limit)
-      co_await reply(413, {}, false);
+      code = 413;
     else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
              ec != asio::error::eof && ec != asio::error::connection_reset &&
              ec != asio::error::operation_aborted &&
              ec.category() == beast::error_code(http::error::bad_target).category())
-      co_await reply(400, {}, false);
+      code = 400;
+    if (code != 0) {
+      // a head that could not be read is counted and logged too (no method, no path: it had
+      // none that could be trusted), with the parser's reason
+      st->counters->count_request(st->cfg.routes.size(), code);
+      if (st->cfg.access_log) {
+        json::object o;
+        o["time"] = format_utc(wall_now());
+        o["remote"] = c.remote;
+        o["status"] = code;
+        o["reason"] = ec.message();
+        const std::string line = json::serialize(o) + "\n";
+        [[maybe_unused]] auto w = ::write(1, line.data(), line.size());
+      }
+      co_await reply(code, {}, false);
+    }
     co_return false;
   }
   if (stopping) {

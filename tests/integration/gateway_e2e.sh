@@ -474,13 +474,13 @@ check "an upstream answering 200 at once and reading on (full duplex): the whole
   "200 in time|8388608" "$(early_answer "$KGW" /any/early-200)|$(sleep 0.3; curl -s "$A/early-bytes" | python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes"])')"
 kill -TERM "$KGP" 2>/dev/null
 
-# ==== limits.max_connections ==================================================================
+# ==== limits.max_connections, and the access log ================================================
 CGW=$(free_port); mkdir -p "$W/cap"
 cat > "$W/cap/gatepass.yaml" <<YAML
 gateway:
   listen: 127.0.0.1:$CGW
   threads: 1
-  access_log: false
+  access_log: true
   limits: { max_connections: 2 }
   routes:
     - { method: GET, path: "/open/{proxy+}", upstream: "http://127.0.0.1:$UP" }
@@ -512,6 +512,25 @@ while True:
     data += chunk
 refused = [l for l in data.decode().splitlines() if l.startswith("gatepass_connections_refused_total ")]
 print(state, data[9:12].decode(), "refused=" + (refused[0].split()[1] if refused else "?"))
+PY
+)"
+curl -s -o /dev/null -H "Authorization: Bearer SECRET-HEADER-TOKEN" "http://127.0.0.1:$CGW/open/a?access_token=SECRET-QUERY-TOKEN&x=1"
+raw_all "$CGW" 'GET /open/\x01 HTTP/1.1\r\nHost: x\r\n\r\n' >/dev/null
+sleep 0.3
+check "access log: one JSON line per request, the malformed head's 400 with its reason, no token anywhere" \
+  "json 200:/open/a 400:reason no-secret" "$(python3 - "$W/cap/serve.log" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read()
+lines = [l for l in text.splitlines() if l.startswith("{")]
+try:
+    entries = [json.loads(l) for l in lines]
+    kind = "json"
+except ValueError:
+    kind, entries = "not-json", []
+ok = [e for e in entries if e.get("status") == 200 and e.get("path") == "/open/a"]
+bad = [e for e in entries if e.get("status") == 400 and e.get("reason")]
+print(kind, "200:/open/a" if ok else "no-200", "400:reason" if bad else "no-400",
+      "secret" if "SECRET" in text else "no-secret")
 PY
 )"
 kill -TERM "$CGP" 2>/dev/null
