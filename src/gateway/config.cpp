@@ -184,6 +184,7 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
           r.problem(n["path"], "gateway.routes[].path",
                     "answered by the forward-auth endpoint (gateway.forward_auth_path " + fa + ")");
         else if (c.admin_listen.empty() &&
+                 (rc.method == "GET" || rc.method == "HEAD" || rc.method == "ANY") &&
                  (rc.path == "/healthz" || rc.path == "/readyz" || rc.path == "/metrics"))
           r.problem(n["path"], "gateway.routes[].path",
                     rc.path +

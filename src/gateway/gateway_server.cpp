@@ -724,18 +724,39 @@ struct relay_buffer {
   }
 };
 
+// Whether a query parameter's name is `name` to any common server-side parser: decoded
+// ("%74oken", RFC 3986 §2.1), case folded (ASP.NET), leading spaces dropped and ' ', '.', '['
+// read as '_' (PHP). A name that one of them reads as the token's would slip a second token past
+// the one-token check.
+bool query_name_is(std::string_view raw, std::string_view name) {
+  std::string decoded;
+  if (raw.find_first_of("%+") != std::string_view::npos) {
+    decoded = form_decode(raw);
+    raw = decoded;
+  }
+  while (!raw.empty() && raw.front() == ' ') raw.remove_prefix(1);
+  if (raw.size() != name.size()) return false;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    char a = raw[i], b = name[i];
+    if (a == ' ' || a == '.' || a == '[') a = '_';
+    if (b == ' ' || b == '.' || b == '[') b = '_';
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a + 32);
+    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b + 32);
+    if (a != b) return false;
+  }
+  return true;
+}
+
+// The values of every parameter named `name` (see query_name_is); '&' and ';' both separate
+// parameters, as some parsers (Rack, older Python) split on either.
 std::vector<std::string> query_values(std::string_view query, std::string_view name) {
   std::vector<std::string> out;
   while (!query.empty()) {
-    const auto amp = query.find('&');
+    const auto amp = query.find_first_of("&;");
     const auto part = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     const auto eq = part.find('=');
-    // names are decoded too: "%74oken" is "token" to the upstream's parser (RFC 3986 §2.1), and
-    // one left undecoded would slip a second token past the one-token check
-    const auto raw_name = part.substr(0, eq);
-    if (raw_name.find_first_of("%+") == std::string_view::npos ? raw_name == name
-                                                               : form_decode(raw_name) == name)
+    if (query_name_is(part.substr(0, eq), name))
       out.push_back(eq == std::string_view::npos ? std::string()
                                                  : form_decode(part.substr(eq + 1)));
   }
@@ -961,9 +982,11 @@ awaitable<void> gateway_server::impl::serve(std::shared_ptr<client_conn> c, bool
   }
   close(*c);
   if (c->linger && !stopping) {
-    // what the client still sends is read and dropped, for 2 s at most (1 s per read)
+    // what the client still sends is read and dropped, for 2 s at most (1 s per read); an
+    // earlier timeout must not keep the sweep from cancelling these reads
+    c->timed_out = false;
     const auto until = mono_clock::now() + std::chrono::seconds(2);
-    while (mono_clock::now() < until && c->stream.tcp().socket().is_open()) {
+    while (!stopping && mono_clock::now() < until && c->stream.tcp().socket().is_open()) {
       c->buffer.clear();
       arm(*c, 1);
       auto [lec, ln] =
@@ -1034,12 +1057,15 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       code = 431;
     else if (ec == http::error::body_limit)
       code = 413;
-    else if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
-             ec != asio::error::eof && ec != asio::error::connection_reset &&
-             ec != asio::error::operation_aborted &&
+    else if (ec != http::error::end_of_stream && ec != http::error::partial_message &&
+             ec != beast::error::timeout && ec != asio::error::eof &&
+             ec != asio::error::connection_reset && ec != asio::error::operation_aborted &&
              ec.category() == beast::error_code(http::error::bad_target).category())
       code = 400;
     if (code != 0) {
+      // refused before its body was read (a Content-Length over max_body_bytes is refused
+      // before the head counts as done): the client may still be sending it
+      c.linger = true;
       // a head that could not be read is counted and logged too (no method, no path: it had
       // none that could be trusted), with the parser's reason
       st->counters->count_request(st->cfg.routes.size(), code);
@@ -1316,6 +1342,12 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       if (field_name_is(name, "x-forwarded-for") || field_name_is(name, "x-forwarded-proto") ||
           field_name_is(name, "x-forwarded-host"))
         return true;
+      // what a client says about the hop that the gateway is: frameworks (Spring, Werkzeug's
+      // ProxyFix, ASP.NET) combine these with the X-Forwarded-* set here, or prefer them
+      if (field_name_is(name, "forwarded") || field_name_is(name, "x-forwarded-port") ||
+          field_name_is(name, "x-forwarded-prefix") || field_name_is(name, "x-forwarded-server") ||
+          field_name_is(name, "x-real-ip"))
+        return true;
       for (const auto tok : conn_tokens)
         if (beast::iequals(name, tok)) return true;
       for (const auto& claim_header : st->claim_header_names)
@@ -1453,7 +1485,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     arm_upstream(c, *upstream, lim.upstream_timeout);
     auto [wec, wn] = co_await upstream->async_write_some(pb.b, use_tuple);
     if (!wec && wn < pb.size) wec = co_await write_rest(*upstream, pb, wn);
-    const bool had_head = head_sent;
+    // the head had gone before this write failed (a body write, or the first write got past it)
+    const bool had_head = head_sent || (wec && wn >= head.size());
     head_sent = true;
     if (auto e = settle_upstream(c, wec)) {
       // refused after the head went: the upstream may have answered and closed (its answer

@@ -256,7 +256,8 @@ TEST(ConfigCheck, RoutesTheGatewayAnswersItselfAreErrors) {
       "    - { method: GET, path: /metrics, upstream: \"http://127.0.0.1:9\" }\n"           // 4
       "    - { method: ANY, path: /healthz, upstream: \"http://127.0.0.1:9\" }\n"           // 5
       "    - { method: GET, path: /_gatepass/auth/x, upstream: \"http://127.0.0.1:9\" }\n"  // 6
-      "    - { method: GET, path: \"/{proxy+}\", upstream: \"http://127.0.0.1:9\" }\n";     // 7
+      "    - { method: GET, path: \"/{proxy+}\", upstream: \"http://127.0.0.1:9\" }\n"      // 7
+      "    - { method: POST, path: /metrics, upstream: \"http://127.0.0.1:9\" }\n";         // 8
   write_file(cfg, "gateway:\n  listen: 127.0.0.1:0\n" + routes);
   auto r = gp({"--config", cfg.string(), "config", "check"}, {"GATEPASS_CONFIG"});
   EXPECT_EQ(r.exit_code, 2) << describe(r);
@@ -266,6 +267,7 @@ TEST(ConfigCheck, RoutesTheGatewayAnswersItselfAreErrors) {
         << line << " in:\n"
         << r.err;
   EXPECT_EQ(r.err.find(cfg.string() + ":7:"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(cfg.string() + ":8:"), std::string::npos) << r.err;  // POST: not answered
 
   // with admin_listen the operations endpoints move away; forward-auth stays
   write_file(cfg, "gateway:\n  admin_listen: 127.0.0.1:0\n" + routes);
