@@ -213,6 +213,8 @@ http {
       proxy_set_header Content-Length "";
       proxy_set_header X-Original-URI \$request_uri;
       proxy_set_header X-Original-Method \$request_method;
+      proxy_set_header X-Forwarded-Uri "";
+      proxy_set_header X-Forwarded-Method "";
     }
   }
 }
@@ -224,6 +226,8 @@ NGINX
   contains "nginx auth_request: claims forwarded" '"sub": "alice"' "$(curl -s -H "Authorization: Bearer $USER_T" "$N/myfunction/protected/user/a")"
   check "nginx auth_request: no token" 401 "$(code "$N/myfunction/protected/user/a")"
   check "nginx auth_request: missing scope" 403 "$(code -H "Authorization: Bearer $USER_T" "$N/myfunction/protected/admin/a")"
+  check "nginx auth_request: a client's own X-Forwarded-Uri naming an allowed path changes nothing" 403 \
+    "$(code -H "Authorization: Bearer $USER_T" -H 'X-Forwarded-Uri: /myfunction/protected/user/a' "$N/myfunction/protected/admin/a")"
 else
   fails=$((fails + 1)); echo "FAIL nginx not installed (scripts/install-deps installs it)"
 fi
