@@ -2,6 +2,7 @@
 // token issue · publish · config check
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <filesystem>
 #include <fstream>
@@ -37,6 +38,22 @@ int guarded(F&& f) {
     std::cerr << "gatepass: " << e.what() << "\n";
     return 2;
   }
+}
+
+// What RFC 6749 lets a client id (App. A.1: visible characters; gatepass leaves out the space, so
+// an id reads back the same from Basic credentials, a form body and `client list`) and a scope
+// token (§3.3: %x21 / %x23-5B / %x5D-7E) hold; empty neither.
+bool client_id_ok(std::string_view id) {
+  return !id.empty() && std::all_of(id.begin(), id.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c >= 0x21 && c <= 0x7e;
+  });
+}
+bool scope_token_ok(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c >= 0x21 && c <= 0x7e && c != '"' && c != '\\';
+  });
 }
 
 int fail(const std::string& what, const std::error_code& ec) {
@@ -275,6 +292,25 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   cadd->add_option("--audience", ca->audience, "aud of its tokens (default: the issuer's)");
   cadd->callback([&status, &config_flag, ca] {
     status.code = guarded([&] {
+      if (!client_id_ok(ca->id)) {
+        std::cerr << "gatepass: client add: --id must be visible ASCII characters, no spaces "
+                     "(RFC 6749 appendix A.1)\n";
+        return 2;
+      }
+      {
+        std::istringstream words(ca->scopes);
+        for (std::string w; words >> w;)
+          if (!scope_token_ok(w)) {
+            std::cerr << "gatepass: client add: scope " << w
+                      << ": not a scope token (RFC 6749 section 3.3)\n";
+            return 2;
+          }
+      }
+      for (const auto& aud : ca->audience)
+        if (aud.empty()) {
+          std::cerr << "gatepass: client add: --audience must not be empty\n";
+          return 2;
+        }
       auto ctx = open_context(config_flag);
       const auto secret = issuer::generate_client_secret();
       keys::client_record rec;

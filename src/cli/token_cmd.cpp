@@ -16,6 +16,7 @@
 #include "jose/json.h"
 #include "jose/verifier.h"
 #include "keys/key_generator.h"
+#include "net/http_client.h"
 
 namespace gatepass::cli {
 
@@ -143,7 +144,21 @@ int run_verify(const verify_args& a) {
   jose::key_set keys;
   try {
     if (!a.jwks.empty()) {
-      auto parsed = jose::key_set::parse(read_input(a.jwks));
+      std::string text;
+      if (a.jwks.rfind("http://", 0) == 0 || a.jwks.rfind("https://", 0) == 0) {
+        // as the gateway fetches it: no redirects, 150 KB, https (plain http to loopback only)
+        net::fetch_options fo;
+        fo.timeout = std::chrono::seconds(5);
+        auto r = net::fetch_now(a.jwks, fo);
+        if (!r) {
+          std::cerr << "gatepass: " << a.jwks << ": " << r.error().message() << "\n";
+          return 2;
+        }
+        text = std::move(r->body);
+      } else {
+        text = read_input(a.jwks);
+      }
+      auto parsed = jose::key_set::parse(text);
       if (!parsed) {
         std::cerr << "gatepass: " << a.jwks << ": " << parsed.error().message() << "\n";
         return 2;
@@ -263,16 +278,19 @@ void add_token_commands(CLI::App& app, exit_status& status) {
   auto va = std::make_shared<verify_args>();
   auto* verify = token->add_subcommand("verify", "Verify a token's signature and claims");
   verify->add_option("token", va->token, "The token, or - (default) to read stdin");
-  verify->add_option("--jwks", va->jwks, "JWKS file with the trusted public keys");
+  verify->add_option("--jwks", va->jwks,
+                     "JWKS with the trusted public keys: a FILE, or an https:// URL (http:// for "
+                     "loopback hosts)");
   verify->add_option("--key", va->key, "PEM public key or certificate");
   verify->add_option("--secret-file", va->secret_file, "File holding an HMAC shared secret");
   verify->add_option("--issuer", va->issuer, "Required iss (exact match)");
-  verify->add_option("--audience", va->audiences, "Accepted aud value (repeatable)");
+  verify->add_option("--audience", va->audiences, "Accepted aud value (repeatable)")
+      ->allow_extra_args(false);
   verify->add_option("--leeway", va->leeway, "Clock leeway in seconds (default 60)")
       ->check(CLI::Range(0, 3600));
   verify->add_option("--now", va->now, "Verify as of this Unix time")
       ->each([va](const std::string&) { va->now_set = true; });
-  verify->add_option("--alg", va->algs, "Allowed algorithm (repeatable)");
+  verify->add_option("--alg", va->algs, "Allowed algorithm (repeatable)")->allow_extra_args(false);
   verify->add_option("--typ", va->typ, "Required typ, e.g. at+jwt");
   verify->callback([&status, va] { status.code = run_verify(*va); });
 

@@ -17,8 +17,16 @@ issuer_section parse_issuer(const YAML::Node& is, reader& r) {
     r.problem(is, "issuer.url", "required (e.g. https://auth.example.com)");
   } else if (s.url.rfind("https://", 0) != 0 && s.url.rfind("http://", 0) != 0) {
     r.problem(is["url"], "issuer.url", "must be an http(s) URL");
+  } else if (s.url.find_first_of("?#") != std::string::npos) {
+    // RFC 8414 §2, OIDC Discovery §3: the metadata URLs are built by appending to it
+    r.problem(is["url"], "issuer.url", "must not have a query or a fragment");
   }
   s.audience = r.list(is["audience"], "issuer.audience");
+  if (s.audience.empty())  // RFC 9068 §2.2: every access token has an aud
+    r.problem(is["audience"] ? is["audience"] : is, "issuer.audience",
+              "must name at least one audience (RFC 9068 section 2.2)");
+  for (const auto& a : s.audience)
+    if (a.empty()) r.problem(is["audience"], "issuer.audience", "an audience must not be empty");
   s.token_ttl = r.duration(is["token_ttl"], "issuer.token_ttl", 3600);
   if (s.token_ttl < 60 || s.token_ttl > 86400)
     r.problem(is["token_ttl"] ? is["token_ttl"] : is, "issuer.token_ttl",

@@ -112,8 +112,20 @@ http_response issuer_service::handle(const http_request& req, std::int64_t now) 
     if (!p) return net::json_response(503, "{\"message\":\"no keys loaded\"}");
     const auto max_age = keys::jwks_max_age(p->ring->records, now, settings_.rotation);
     http_response r;
-    if (const auto inm = req.header("If-None-Match");
-        !inm.empty() && (inm == p->etag || inm == "W/" + p->etag || inm == "*")) {
+    // If-None-Match (RFC 9110 §13.1.2): "*" or a list of entity tags, weak comparison
+    auto not_modified = [&](std::string_view inm) {
+      while (!inm.empty()) {
+        const auto comma = inm.find(',');
+        auto tag = inm.substr(0, comma);
+        inm = comma == std::string_view::npos ? std::string_view() : inm.substr(comma + 1);
+        while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+        while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+        if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
+        if (tag == "*" || tag == p->etag) return true;
+      }
+      return false;
+    };
+    if (not_modified(req.header("If-None-Match"))) {
       r.status = 304;
     } else {
       r = net::json_response(200, p->jwks);
@@ -132,8 +144,11 @@ http_response issuer_service::handle(const http_request& req, std::int64_t now) 
 }
 
 http_response issuer_service::token_endpoint(const http_request& req, std::int64_t now) const {
-  const auto ctype = req.header("Content-Type");
-  if (ctype.substr(0, 33) != "application/x-www-form-urlencoded")
+  // the media type without parameters, compared without regard to case (RFC 9110 §8.3.1)
+  std::string ctype(req.header("Content-Type").substr(0, req.header("Content-Type").find(';')));
+  while (!ctype.empty() && (ctype.back() == ' ' || ctype.back() == '\t')) ctype.pop_back();
+  for (auto& ch : ctype) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (ctype != "application/x-www-form-urlencoded")
     return oauth_error(400, "invalid_request",
                        "Content-Type must be application/x-www-form-urlencoded");
   std::vector<std::pair<std::string, std::string>> form;
@@ -180,6 +195,9 @@ http_response issuer_service::token_endpoint(const http_request& req, std::int64
     const auto colon = decoded.find(':');
     id = form_decode(decoded.substr(0, colon));
     secret = form_decode(decoded.substr(colon + 1));
+    // a client_id in the body names the client too: it must be the one authenticated
+    if (form_id != nullptr && *form_id != id)
+      return oauth_error(400, "invalid_request", "client_id differs from the authenticated client");
   } else if (form_id != nullptr && form_secret != nullptr) {
     id = *form_id;
     secret = *form_secret;

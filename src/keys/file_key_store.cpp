@@ -52,10 +52,18 @@ std::error_code io_error(const fs::path& p, const char* what) {
   return errc::store_io;
 }
 
-// temp file, fsync, rename, fsync of the folder
+// temp file, fsync, rename, fsync of the folder; a failure removes the temp file (it may hold
+// part of a private key)
 std::error_code write_atomic(const fs::path& path, std::string_view data) {
   const fs::path tmp =
       path.parent_path() / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()));
+  struct remove_on_failure {
+    const fs::path& p;
+    bool done = false;
+    ~remove_on_failure() {
+      if (!done) ::unlink(p.c_str());
+    }
+  } cleanup{tmp};
   {
     fd_guard fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
     if (fd.get() < 0) return io_error(tmp, "cannot create");
@@ -71,6 +79,7 @@ std::error_code write_atomic(const fs::path& path, std::string_view data) {
     if (::fsync(fd.get()) != 0) return io_error(tmp, "cannot fsync");
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) return io_error(path, "cannot rename onto");
+  cleanup.done = true;
   fd_guard dir(::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() >= 0) ::fsync(dir.get());
   return {};

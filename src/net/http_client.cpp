@@ -251,6 +251,14 @@ class fetch_op : public std::enable_shared_from_this<fetch_op<Stream>> {
 
 }  // namespace
 
+result<fetch_response> fetch_now(const std::string& url, const fetch_options& opt) {
+  asio::io_context ioc;
+  result<fetch_response> out = errc::fetch_failed;
+  async_fetch(ioc, url, opt, [&out](result<fetch_response> r) { out = std::move(r); });
+  ioc.run();
+  return out;
+}
+
 std::error_code check_fetch_url(std::string_view url) {
   auto t = parse_target(url);
   return t ? std::error_code{} : t.error();

@@ -38,6 +38,9 @@ struct fetch_response {
 void async_fetch(boost::asio::io_context& ioc, const std::string& url, const fetch_options& opt,
                  std::function<void(result<fetch_response>)> done);
 
+/// async_fetch on an io_context of its own, waited for (the command line's use).
+result<fetch_response> fetch_now(const std::string& url, const fetch_options& opt);
+
 /// Checks `url` as async_fetch would, without any network activity: {} when fetchable,
 /// errc::fetch_insecure for plain http to a non-loopback host, errc::fetch_failed when it is
 /// not an absolute http(s) URL (or carries user info).

@@ -134,7 +134,6 @@ class session : public std::enable_shared_from_this<session> {
       r = json_response(500, "{\"message\":\"Internal Server Error\"}");
     }
     const bool head = msg.method() == http::verb::head;
-    if (head) r.body.clear();
     send(std::move(r), msg.keep_alive() && !server_->stopping.load(), msg.version(), head);
   }
 
@@ -144,8 +143,9 @@ class session : public std::enable_shared_from_this<session> {
     res->result(r.status);
     for (auto& [n, v] : r.headers) res->insert(n, v);
     if (res->find(http::field::server) == res->end()) res->set(http::field::server, "gatepass");
+    // HEAD: the head the GET would have, Content-Length included (RFC 9110 §9.3.2), no body
     const auto body_size = r.body.size();
-    res->body() = std::move(r.body);
+    if (!head) res->body() = std::move(r.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
     if (head) res->content_length(body_size);

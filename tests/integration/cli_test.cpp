@@ -281,6 +281,52 @@ TEST(ConfigCheck, RoutesTheGatewayAnswersItselfAreErrors) {
 // ---------------------------------------------------------------------------------------------
 // init
 
+// The issuer URL is what discovery URLs are built from (RFC 8414 §2: no query, no fragment), and
+// every RFC 9068 access token has an aud.
+TEST(ConfigCheck, IssuerUrlWithQueryOrFragmentAndNoAudienceAreErrors) {
+  temp_dir dir;
+  const auto cfg = dir / "gatepass.yaml";
+  for (const std::string url :
+       {"https://auth.example.test#frag", "https://auth.example.test?x=1"}) {
+    write_file(cfg, "issuer:\n  url: \"" + url + "\"\n  audience: []\nkeys:\n  store: file:keys\n");
+    auto r = gp({"--config", cfg.string(), "config", "check"}, {"GATEPASS_CONFIG"});
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    EXPECT_NE(r.err.find(cfg.string() + ":2: issuer.url:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(cfg.string() + ":3: issuer.audience:"), std::string::npos) << r.err;
+  }
+}
+
+// client add refuses what RFC 6749 does not allow, and changes nothing: an empty id once made the
+// client store unreadable for every later client command
+TEST(ClientAdd, RefusesIdsScopesAndAudiencesRfc6749DoesNotAllow) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  ASSERT_EQ(gp({"init", "--dir", dir.path().string(), "--issuer", "https://a.example.test"}, env)
+                .exit_code,
+            0);
+  const auto cfg = (dir / "gatepass.yaml").string();
+  const std::vector<std::vector<std::string>> bad{
+      {"--id", ""},
+      {"--id", "a b"},
+      {"--id", "tab\tid"},
+      {"--id", "caf\xc3\xa9"},
+      {"--id", "ok", "--scopes", "US\"ER"},
+      {"--id", "ok", "--audience", ""},
+  };
+  for (const auto& args : bad) {
+    std::vector<std::string> cmd{"--config", cfg, "client", "add"};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    auto r = gp(cmd, env);
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+  }
+  auto list = gp({"--config", cfg, "client", "list"}, env);
+  EXPECT_EQ(list.exit_code, 0) << describe(list);
+  EXPECT_EQ(list.out.find("ok"), std::string::npos) << list.out;
+  auto good =
+      gp({"--config", cfg, "client", "add", "--id", "svc-1", "--scopes", "USER ADMIN"}, env);
+  EXPECT_EQ(good.exit_code, 0) << describe(good);
+}
+
 TEST(Init, RefusesToOverwriteWithoutForce) {
   temp_dir dir;
   const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};

@@ -43,6 +43,13 @@ check "readyz once the JWKS is loaded" 200 "$(curl -s -o /dev/null -w '%{http_co
 USER_T=$("$BIN" --config "$W/gatepass.yaml" token issue --sub alice --scope USER 2>/dev/null)
 BOTH_T=$("$BIN" --config "$W/gatepass.yaml" token issue --sub root --scope "USER ADMIN" 2>/dev/null)
 G="http://127.0.0.1:$GW"
+head_len() { curl -s -I "$1" | tr -d '\r' | awk -F': ' 'tolower($1) == "content-length" {print $2}'; }
+check "issuer HEAD answers carry the GET body's Content-Length (RFC 9110 §9.3.2)" \
+  "$(curl -s "http://127.0.0.1:$ISS/.well-known/jwks.json" | wc -c) $(curl -s "http://127.0.0.1:$ISS/.well-known/openid-configuration" | wc -c)" \
+  "$(head_len "http://127.0.0.1:$ISS/.well-known/jwks.json") $(head_len "http://127.0.0.1:$ISS/.well-known/openid-configuration")"
+verify_url() { "$BIN" token verify --jwks "http://127.0.0.1:$ISS/.well-known/jwks.json" --issuer "http://127.0.0.1:$ISS" "$@" >/dev/null 2>&1; echo $?; }
+check "token verify --jwks URL, the token after a repeatable option: valid 0, wrong audience 1, unreachable URL 2" "0 1 2" \
+  "$(verify_url --audience other --audience my-audience "$USER_T") $(verify_url --audience other "$USER_T") $("$BIN" token verify --jwks "http://127.0.0.1:$DEAD/jwks.json" "$USER_T" >/dev/null 2>&1; echo $?)"
 
 check "USER token on the user route" 200 "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/a")"
 check "USER token on the admin route" 403 "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/admin/a")"

@@ -130,6 +130,19 @@ TEST(IssuerService, JwksHasCacheControlEtagAnd304) {
   EXPECT_EQ(r304.status, 304u);
   EXPECT_TRUE(r304.body.empty());
   EXPECT_EQ(r304.header("ETag"), etag);
+  // If-None-Match lists (RFC 9110 §13.1.2): any tag matching, weak or strong, is a 304
+  for (const std::string& inm :
+       {"\"other\", " + etag, "W/\"other\",W/" + etag, "  " + etag + "  ", std::string("*")}) {
+    auto listed = get("/.well-known/jwks.json");
+    listed.headers.emplace_back("If-None-Match", inm);
+    EXPECT_EQ(fx().svc->handle(listed, now).status, 304u) << inm;
+  }
+  for (const std::string& inm :
+       std::vector<std::string>{"\"other\"", "\"x\", W/\"y\"", "x" + etag}) {
+    auto other = get("/.well-known/jwks.json");
+    other.headers.emplace_back("If-None-Match", inm);
+    EXPECT_EQ(fx().svc->handle(other, now).status, 200u) << inm;
+  }
 }
 
 TEST(IssuerService, ClientCredentialsTokenVerifiesAgainstTheServedJwks) {
@@ -192,6 +205,9 @@ TEST(IssuerService, TokenEndpointErrorsFollowRfc6749) {
        400, "invalid_request"},
       {"malformed basic", token_post("grant_type=client_credentials", "Basic !!!"), 401,
        "invalid_client"},
+      {"body client_id not the Basic one",
+       token_post("grant_type=client_credentials&client_id=svc-b", basic("svc-a", s)), 400,
+       "invalid_request"},
   };
   for (auto& r : rows) {
     auto res = fx().svc->handle(r.req, now);
@@ -205,6 +221,23 @@ TEST(IssuerService, TokenEndpointErrorsFollowRfc6749) {
   auto wrong_type = token_post("grant_type=client_credentials", basic("svc-a", s));
   wrong_type.headers[0].second = "application/json";
   EXPECT_EQ(fx().svc->handle(wrong_type, now).status, 400u);
+  // media types compare without regard to case, parameters allowed (RFC 9110 §8.3.1)
+  for (const char* ct :
+       {"APPLICATION/X-WWW-FORM-URLENCODED", "application/x-www-form-urlencoded; charset=UTF-8"}) {
+    auto typed = token_post("grant_type=client_credentials", basic("svc-a", s));
+    typed.headers[0].second = ct;
+    EXPECT_EQ(fx().svc->handle(typed, now).status, 200u) << ct;
+  }
+  auto prefixed = token_post("grant_type=client_credentials", basic("svc-a", s));
+  prefixed.headers[0].second = "application/x-www-form-urlencodedX";
+  EXPECT_EQ(fx().svc->handle(prefixed, now).status, 400u);
+  // the same client named in the body as well is fine
+  EXPECT_EQ(
+      fx().svc
+          ->handle(token_post("grant_type=client_credentials&client_id=svc-a", basic("svc-a", s)),
+                   now)
+          .status,
+      200u);
   auto get_token = get("/oauth2/token");
   EXPECT_EQ(fx().svc->handle(get_token, now).status, 405u);
   EXPECT_EQ(fx().svc->handle(get("/nope"), now).status, 404u);
