@@ -56,6 +56,20 @@ bool scope_token_ok(std::string_view s) {
   });
 }
 
+// A key made current at once while another one signed skips publish_ahead: said, so the choice is
+// an informed one (rotate respects the window; --as-next publishes first).
+bool signs_already(cli::context& ctx) {
+  auto ring = ctx.keys->snapshot();
+  return ring && (*ring)->current.has_value();
+}
+void warn_unpublished(const std::string& kid) {
+  std::cerr
+      << "warning: " << kid
+      << " signs from now on without having been published first: verifiers that cached "
+         "the JWKS (Cache-Control max-age) reject its tokens until they refetch; publish a "
+         "new key ahead with `keys generate` or `keys import --as-next`, then `keys rotate`\n";
+}
+
 int fail(const std::string& what, const std::error_code& ec) {
   std::cerr << "gatepass: " << what << ": " << ec.message() << "\n";
   return 2;
@@ -174,8 +188,10 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   gen->callback([&status, &config_flag, ka] {
     status.code = guarded([&] {
       auto ctx = open_context(config_flag);
+      const bool replaces = ka->current && signs_already(ctx);
       auto kid = ctx.keys->generate(wall_clock(), ka->current, ka->kid);
       if (!kid) return fail("keys generate", kid.error());
+      if (replaces) warn_unpublished(*kid);
       std::cout << *kid << "\n";
       return 0;
     });
@@ -194,9 +210,11 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       std::string pass;
       if (!ka->passphrase_env.empty())
         if (const char* v = std::getenv(ka->passphrase_env.c_str())) pass = v;
+      const bool replaces = !ka->as_next && signs_already(ctx);
       auto kid =
           ctx.keys->import_pem(read_input(ka->file), pass, ka->kid, ka->as_next, wall_clock());
       if (!kid) return fail("keys import " + ka->file, kid.error());
+      if (replaces) warn_unpublished(*kid);
       std::cout << "imported " << *kid << (ka->as_next ? " as next" : " as current") << "\n";
       return 0;
     });

@@ -327,6 +327,23 @@ TEST(ClientAdd, RefusesIdsScopesAndAudiencesRfc6749DoesNotAllow) {
   EXPECT_EQ(good.exit_code, 0) << describe(good);
 }
 
+// A key made current while another signs skips publish_ahead: allowed (the import flow moves an
+// existing setup over), and said; a next key is not warned about.
+TEST(KeysGenerate, ACurrentKeyThatSkipsPublishAheadIsWarnedAbout) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  ASSERT_EQ(gp({"init", "--dir", dir.path().string(), "--issuer", "https://a.example.test"}, env)
+                .exit_code,
+            0);
+  const auto cfg = (dir / "gatepass.yaml").string();
+  auto next = gp({"--config", cfg, "keys", "generate"}, env);
+  EXPECT_EQ(next.exit_code, 0) << describe(next);
+  EXPECT_EQ(next.err.find("published first"), std::string::npos) << next.err;
+  auto now = gp({"--config", cfg, "keys", "generate", "--current"}, env);
+  EXPECT_EQ(now.exit_code, 0) << describe(now);
+  EXPECT_NE(now.err.find("without having been published first"), std::string::npos) << now.err;
+}
+
 TEST(Init, RefusesToOverwriteWithoutForce) {
   temp_dir dir;
   const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
