@@ -42,7 +42,8 @@ std::string join_url(const std::string& base, const std::string& path) {
   return base + path;
 }
 
-std::string discovery_document(const config::issuer_section& is, const std::string& alg) {
+std::string discovery_document(const config::issuer_section& is,
+                               const std::vector<std::string>& signing_algs) {
   json::object d;
   d["issuer"] = is.url;
   d["jwks_uri"] = join_url(is.url, "/.well-known/jwks.json");
@@ -52,7 +53,7 @@ std::string discovery_document(const config::issuer_section& is, const std::stri
   d["token_endpoint_auth_methods_supported"] =
       strings({"client_secret_basic", "client_secret_post"});
   json::array algs;
-  algs.emplace_back(alg);
+  for (const auto& a : signing_algs) algs.emplace_back(a);
   d["id_token_signing_alg_values_supported"] = algs;
   d["response_types_supported"] = strings({"token"});
   d["subject_types_supported"] = strings({"public"});

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "issuer/config.h"
 #include "keys/key_manager.h"
@@ -12,7 +13,10 @@ namespace gatepass::issuer {
 /// issuer URL + path, without doubling a slash.
 std::string join_url(const std::string& base, const std::string& path);
 
-std::string discovery_document(const config::issuer_section& issuer, const std::string& alg);
+/// Discovery metadata; id_token_signing_alg_values_supported lists `signing_algs` (the
+/// configured algorithm, then those of the published keys).
+std::string discovery_document(const config::issuer_section& issuer,
+                               const std::vector<std::string>& signing_algs);
 std::string jwks_document(const keys::key_ring& ring);
 /// Strong ETag of a document: "\"<base64url sha-256, 22 chars>\"".
 std::string etag_of(const std::string& body);

@@ -59,13 +59,21 @@ issuer_service::issuer_service(config::issuer_section cfg, keys::key_settings se
     : cfg_(std::move(cfg)),
       settings_(settings),
       tokens_(cfg_.url, cfg_.audience, cfg_.token_ttl),
-      discovery_(discovery_document(cfg_, std::string(jose::to_string(settings.algorithm)))),
+      discovery_(discovery_document(cfg_, {std::string(jose::to_string(settings.algorithm))})),
       clients_(std::make_shared<client_registry>(std::vector<keys::client_record>{})) {}
 
 void issuer_service::set_ring(std::shared_ptr<const keys::key_ring> ring) {
   auto p = std::make_shared<published>();
   p->jwks = jwks_document(*ring);
   p->etag = etag_of(p->jwks);
+  // the algorithms verifiers will meet: the configured one and every published key's (an
+  // imported Ed25519 key signs EdDSA whatever keys.algorithm says)
+  std::vector<std::string> algs{std::string(jose::to_string(settings_.algorithm))};
+  for (const auto& k : ring->published.keys()) {
+    std::string a(jose::to_string(k.algorithm()));
+    if (std::find(algs.begin(), algs.end(), a) == algs.end()) algs.push_back(std::move(a));
+  }
+  p->discovery = discovery_document(cfg_, algs);
   p->ring = std::move(ring);
   std::lock_guard lock(m_);
   published_ = std::move(p);
@@ -86,6 +94,11 @@ std::shared_ptr<const keys::key_ring> issuer_service::ring() const {
   return p ? p->ring : nullptr;
 }
 
+std::string issuer_service::discovery() const {
+  auto p = current();
+  return p ? p->discovery : discovery_;
+}
+
 std::string issuer_service::jwks() const {
   auto p = current();
   return p ? p->jwks : std::string();
@@ -100,7 +113,8 @@ http_response issuer_service::handle(const http_request& req, std::int64_t now) 
     if (!get)
       return net::json_response(405, "{\"message\":\"Method Not Allowed\"}")
           .set("Allow", "GET, HEAD");
-    auto r = net::json_response(200, discovery_);
+    const auto p = current();
+    auto r = net::json_response(200, p ? p->discovery : discovery_);
     r.set("Cache-Control", "public, max-age=3600");
     return r;
   }

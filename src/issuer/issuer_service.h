@@ -27,7 +27,7 @@ class issuer_service {
   net::http_response handle(const net::http_request& req, std::int64_t now) const;
 
   /// The documents exactly as served (for `publish`).
-  std::string discovery() const { return discovery_; }
+  std::string discovery() const;
   std::string jwks() const;
 
  private:
@@ -35,6 +35,7 @@ class issuer_service {
     std::shared_ptr<const keys::key_ring> ring;
     std::string jwks;
     std::string etag;
+    std::string discovery;
   };
   std::shared_ptr<const published> current() const;
   net::http_response token_endpoint(const net::http_request& req, std::int64_t now) const;

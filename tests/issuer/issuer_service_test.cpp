@@ -108,6 +108,34 @@ TEST(IssuerService, DiscoveryNamesEverythingAVerifierNeeds) {
   }
 }
 
+// The algorithms a verifier will meet: the configured one, and those of the published keys (an
+// imported Ed25519 key signs EdDSA whatever keys.algorithm says).
+TEST(IssuerService, DiscoveryListsThePublishedKeysAlgorithms) {
+  config::issuer_section cfg;
+  cfg.url = "https://auth.example.test";
+  cfg.audience = {"my-audience"};
+  keys::key_settings ks;
+  ks.algorithm = jose::alg::rs256;
+  issuer_service svc(cfg, ks);
+  auto algs = [&] {
+    auto d = json::parse(svc.handle(get("/.well-known/openid-configuration"), now).body);
+    std::vector<std::string> out;
+    for (const auto& a : d.as_object().at("id_token_signing_alg_values_supported").as_array())
+      out.emplace_back(a.as_string());
+    return out;
+  };
+  EXPECT_EQ(algs(), std::vector<std::string>{"RS256"});  // no keys loaded yet
+  auto ed = keys::generate_key(jose::alg::eddsa, 0);
+  ASSERT_TRUE(ed);
+  auto ring = std::make_shared<keys::key_ring>();
+  ring->records.push_back({ed->kid(), "EdDSA", keys::key_state::current, now - 10, now - 10, 0, 0});
+  ring->current = *ed;
+  ring->published = jose::key_set::from_keys({*ed});
+  svc.set_ring(ring);
+  EXPECT_EQ(algs(), (std::vector<std::string>{"RS256", "EdDSA"}));
+  EXPECT_EQ(svc.discovery(), svc.handle(get("/.well-known/openid-configuration"), now).body);
+}
+
 TEST(IssuerService, JwksHasCacheControlEtagAnd304) {
   auto r = fx().svc->handle(get("/.well-known/jwks.json"), now);
   ASSERT_EQ(r.status, 200u);
