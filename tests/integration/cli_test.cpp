@@ -296,15 +296,20 @@ TEST(ConfigCheck, IssuerUrlWithQueryOrFragmentAndNoAudienceAreErrors) {
   }
 }
 
+// `gatepass init` in `dir` (issuer https://a.example.test); the config's path, empty on failure.
+std::string init_home(const temp_dir& dir, const std::vector<std::string>& env) {
+  auto r = gp({"init", "--dir", dir.path().string(), "--issuer", "https://a.example.test"}, env);
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  return r.exit_code == 0 ? (dir / "gatepass.yaml").string() : std::string();
+}
+
 // client add refuses what RFC 6749 does not allow, and changes nothing: an empty id once made the
 // client store unreadable for every later client command
 TEST(ClientAdd, RefusesIdsScopesAndAudiencesRfc6749DoesNotAllow) {
   temp_dir dir;
   const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
-  ASSERT_EQ(gp({"init", "--dir", dir.path().string(), "--issuer", "https://a.example.test"}, env)
-                .exit_code,
-            0);
-  const auto cfg = (dir / "gatepass.yaml").string();
+  const auto cfg = init_home(dir, env);
+  ASSERT_FALSE(cfg.empty());
   const std::vector<std::vector<std::string>> bad{
       {"--id", ""},
       {"--id", "a b"},
@@ -332,10 +337,8 @@ TEST(ClientAdd, RefusesIdsScopesAndAudiencesRfc6749DoesNotAllow) {
 TEST(KeysGenerate, ACurrentKeyThatSkipsPublishAheadIsWarnedAbout) {
   temp_dir dir;
   const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
-  ASSERT_EQ(gp({"init", "--dir", dir.path().string(), "--issuer", "https://a.example.test"}, env)
-                .exit_code,
-            0);
-  const auto cfg = (dir / "gatepass.yaml").string();
+  const auto cfg = init_home(dir, env);
+  ASSERT_FALSE(cfg.empty());
   auto next = gp({"--config", cfg, "keys", "generate"}, env);
   EXPECT_EQ(next.exit_code, 0) << describe(next);
   EXPECT_EQ(next.err.find("published first"), std::string::npos) << next.err;
