@@ -183,7 +183,15 @@ int run_verify(const verify_args& a) {
       keys = jose::key_set::from_keys({std::move(*k)});
     } else {
       const auto alg = algs.size() == 1 ? algs.front() : jose::alg::hs256;
-      auto k = jose::jwk::from_secret(read_input(a.secret_file), alg, {});
+      const auto secret = read_input(a.secret_file);
+      // a PEM key or certificate as an HMAC secret is the algorithm-confusion attack's key
+      // (RFC 8725 §2.1; PyJWT refuses it since CVE-2022-29217): never a shared secret
+      if (secret.find("-----BEGIN ") != std::string::npos || secret.rfind("ssh-", 0) == 0) {
+        std::cerr << "gatepass: " << a.secret_file
+                  << ": holds a PEM or SSH key, not an HMAC secret (use --key)\n";
+        return 2;
+      }
+      auto k = jose::jwk::from_secret(secret, alg, {});
       if (!k) {
         std::cerr << "gatepass: " << a.secret_file << ": " << k.error().message() << "\n";
         return 2;

@@ -199,6 +199,13 @@ http_response issuer_service::token_endpoint(const http_request& req, std::int64
   // client authentication: client_secret_basic or client_secret_post, never both (RFC 6749 §2.3)
   std::string id, secret;
   const auto auth = req.header("Authorization");
+  if (std::count_if(req.headers.begin(), req.headers.end(), [](const auto& h) {
+        return h.first.size() == 13 &&
+               std::equal(h.first.begin(), h.first.end(), "authorization", [](char a, char b) {
+                 return std::tolower(static_cast<unsigned char>(a)) == b;
+               });
+      }) > 1)
+    return oauth_error(400, "invalid_request", "more than one Authorization field");
   if (!auth.empty()) {
     if (form_secret != nullptr)
       return oauth_error(400, "invalid_request", "use one client authentication method");

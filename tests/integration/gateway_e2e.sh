@@ -47,6 +47,9 @@ head_len() { curl -s -I "$1" | tr -d '\r' | awk -F': ' 'tolower($1) == "content-
 check "issuer HEAD answers carry the GET body's Content-Length (RFC 9110 §9.3.2)" \
   "$(curl -s "http://127.0.0.1:$ISS/.well-known/jwks.json" | wc -c) $(curl -s "http://127.0.0.1:$ISS/.well-known/openid-configuration" | wc -c)" \
   "$(head_len "http://127.0.0.1:$ISS/.well-known/jwks.json") $(head_len "http://127.0.0.1:$ISS/.well-known/openid-configuration")"
+printf -- '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQ==\n-----END PUBLIC KEY-----\n' > "$W/public-as-secret.pem"
+check "token verify --secret-file refuses a PEM key as an HMAC secret (algorithm confusion): exit 2" 2 \
+  "$("$BIN" token verify --secret-file "$W/public-as-secret.pem" "$USER_T" >/dev/null 2>&1; echo $?)"
 verify_url() { "$BIN" token verify --jwks "http://127.0.0.1:$ISS/.well-known/jwks.json" --issuer "http://127.0.0.1:$ISS" "$@" >/dev/null 2>&1; echo $?; }
 check "token verify --jwks URL, the token after a repeatable option: valid 0, wrong audience 1, unreachable URL 2" "0 1 2" \
   "$(verify_url --audience other --audience my-audience "$USER_T") $(verify_url --audience other "$USER_T") $("$BIN" token verify --jwks "http://127.0.0.1:$DEAD/jwks.json" "$USER_T" >/dev/null 2>&1; echo $?)"

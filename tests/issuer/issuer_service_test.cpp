@@ -259,6 +259,10 @@ TEST(IssuerService, TokenEndpointErrorsFollowRfc6749) {
   auto prefixed = token_post("grant_type=client_credentials", basic("svc-a", s));
   prefixed.headers[0].second = "application/x-www-form-urlencodedX";
   EXPECT_EQ(fx().svc->handle(prefixed, now).status, 400u);
+  // two Authorization fields: which one authenticates would be a guess (RFC 6749 §2.3)
+  auto twice = token_post("grant_type=client_credentials", basic("svc-a", s));
+  twice.headers.emplace_back("authorization", basic("svc-b", s));
+  EXPECT_EQ(fx().svc->handle(twice, now).status, 400u);
   // the same client named in the body as well is fine
   EXPECT_EQ(
       fx().svc
