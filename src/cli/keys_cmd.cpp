@@ -140,6 +140,17 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       for (const auto& a : ia->audience) aud += (aud.empty() ? "" : ", ") + a;
       std::string text =
           replace_all(replace_all(starter_config, "@ISSUER@", ia->issuer), "@AUDIENCE@", aud);
+      // an issuer on this machine with its own port (http://127.0.0.1:PORT): serve listens
+      // there, or its discovery and JWKS URLs would point where nothing answers
+      for (const std::string_view prefix : {"http://127.0.0.1:", "http://localhost:"}) {
+        if (ia->issuer.rfind(prefix, 0) != 0) continue;
+        const std::string_view rest = std::string_view(ia->issuer).substr(prefix.size());
+        const auto port = rest.substr(0, rest.find('/'));
+        if (!port.empty() && port.size() <= 5 &&
+            std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+          text = replace_all(text, "  listen: 127.0.0.1:8081\n",
+                             "  listen: 127.0.0.1:" + std::string(port) + "\n");
+      }
       if (ia->store != "file:keys") {
         if (ia->store.find_first_of("\"\\\n") != std::string::npos)
           throw std::runtime_error("--store must not contain quotes, backslashes or newlines");

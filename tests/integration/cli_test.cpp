@@ -303,6 +303,22 @@ std::string init_home(const temp_dir& dir, const std::vector<std::string>& env) 
   return r.exit_code == 0 ? (dir / "gatepass.yaml").string() : std::string();
 }
 
+// init with a loopback issuer URL and its own port: serve listens where the URL says
+TEST(Init, ALoopbackIssuerPortIsWhereServeListens) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  auto r = gp({"init", "--dir", dir.path().string(), "--issuer", "http://127.0.0.1:18555"}, env);
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const auto text = read_file(dir / "gatepass.yaml");
+  EXPECT_NE(text.find("  listen: 127.0.0.1:18555\n"), std::string::npos) << text;
+  temp_dir other;
+  auto pub =
+      gp({"init", "--dir", other.path().string(), "--issuer", "https://auth.example.test"}, env);
+  ASSERT_EQ(pub.exit_code, 0) << describe(pub);
+  EXPECT_NE(read_file(other / "gatepass.yaml").find("  listen: 127.0.0.1:8081\n"),
+            std::string::npos);
+}
+
 // client add refuses what RFC 6749 does not allow, and changes nothing: an empty id once made the
 // client store unreadable for every later client command
 TEST(ClientAdd, RefusesIdsScopesAndAudiencesRfc6749DoesNotAllow) {
