@@ -771,6 +771,19 @@ std::int64_t wall_now() {
       .count();
 }
 
+// One access-log line: the fields every entry has, then the caller's; a JSON line on stdout.
+json::object access_entry(const std::string& remote, unsigned status) {
+  json::object o;
+  o["time"] = format_utc(wall_now());
+  o["remote"] = remote;
+  o["status"] = status;
+  return o;
+}
+void write_access_line(const json::object& o) {
+  const std::string line = json::serialize(o) + "\n";
+  [[maybe_unused]] auto w = ::write(1, line.data(), line.size());
+}
+
 struct auth_result {
   unsigned status = 200;
   std::error_code reason;
@@ -1070,13 +1083,9 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       // none that could be trusted), with the parser's reason
       st->counters->count_request(st->cfg.routes.size(), code);
       if (st->cfg.access_log) {
-        json::object o;
-        o["time"] = format_utc(wall_now());
-        o["remote"] = c.remote;
-        o["status"] = code;
+        auto o = access_entry(c.remote, code);
         o["reason"] = ec.message();
-        const std::string line = json::serialize(o) + "\n";
-        [[maybe_unused]] auto w = ::write(1, line.data(), line.size());
+        write_access_line(o);
       }
       co_await reply(code, {}, false);
     }
@@ -1102,18 +1111,14 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     st->counters->count_request(route_index, code);
     if (reason) st->counters->count_denied(reason);
     if (!st->cfg.access_log) return;
-    json::object o;
-    o["time"] = format_utc(wall_now());
-    o["remote"] = c.remote;
+    auto o = access_entry(c.remote, code);
     o["method"] = method_name;
     o["path"] = std::string(path);  // normalized, never the query: it may hold a token
     o["route"] = route_index < st->route_labels.size() ? st->route_labels[route_index] : "";
-    o["status"] = code;
     if (reason) o["reason"] = reason.message();
     o["ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
                   .count();
-    std::string line = json::serialize(o) + "\n";
-    [[maybe_unused]] auto w = ::write(1, line.data(), line.size());
+    write_access_line(o);
   };
 
   // A request refused before anything reached the upstream: logged, answered, connection closed.
