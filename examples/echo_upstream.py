@@ -66,6 +66,20 @@ class Echo(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
             Echo.early_bytes = len(self.rfile.read(length))
             return
+        if "/late-403" in self.path:
+            # an upload refused only after a while, its body never read: by then the gateway's
+            # writes wait for room (the socket buffers are full), and the refusal must still
+            # reach the client before upstream_timeout
+            time.sleep(0.6)
+            out = b'{"refused": "late"}\n'
+            self.send_response(403)
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            self.wfile.flush()
+            time.sleep(3)
+            self.close_connection = True
+            return
         if "/early-413" in self.path or "/early-403" in self.path:
             # an upload refused at once, its body unread: 413 then close (the close with unread
             # bytes sends a reset), or 403 with the connection left open and unread for 3 s

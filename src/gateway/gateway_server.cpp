@@ -7,7 +7,9 @@
 #include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -646,6 +648,68 @@ awaitable<beast::error_code> write_rest(any_stream& s, const piece_buffers& pb, 
   auto [ec, n] = co_await asio::async_write(s, rest, use_tuple);
   (void)n;
   co_return ec;
+}
+
+// A body piece (from byte `done` on) for a plain upstream, without waiting blind for room in a
+// full socket buffer: an upstream refusing an upload (413, 403…) often answers and stops
+// reading, and a write waiting for room would wait out upstream_timeout (504) with the answer
+// unread. While the buffer is full it waits for room or for bytes from the upstream, whichever
+// comes first: a refusal (3xx-5xx, as answered_early) or a close ends the write with `refused`;
+// other bytes (an interim or 2xx answer sent while it reads on: full duplex) end the watching
+// and the write goes on. Readiness waits carry no bytes, so no write's count can be lost.
+struct watched_write {
+  beast::error_code ec;
+  bool refused = false;
+};
+awaitable<watched_write> write_watching(any_stream& s, const piece_buffers& pb, std::size_t done) {
+  auto& sock = s.tcp().socket();
+  const int fd = sock.native_handle();
+  beast::buffers_suffix<std::array<asio::const_buffer, 5>> rest(pb.b);
+  rest.consume(done);
+  bool watch = true;
+  for (std::size_t left = pb.size - done; left > 0;) {
+    std::array<iovec, 5> iov{};
+    std::size_t k = 0;
+    for (const auto b : rest) iov[k++] = iovec{const_cast<void*>(b.data()), b.size()};
+    msghdr msg{};
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = k;
+    const auto n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      rest.consume(static_cast<std::size_t>(n));
+      left -= static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+      co_return watched_write{beast::error_code(errno, boost::system::system_category())};
+    if (!watch) {
+      auto [wec] = co_await sock.async_wait(tcp::socket::wait_write, use_tuple);
+      if (wec) co_return watched_write{wec};
+      continue;
+    }
+    auto [order, wec, rec] =
+        co_await asio::experimental::make_parallel_group(
+            sock.async_wait(tcp::socket::wait_write, asio::deferred),
+            sock.async_wait(tcp::socket::wait_read, asio::deferred))
+            .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable_t<executor>{});
+    if (order[0] == 0) {
+      if (wec) co_return watched_write{wec};
+      continue;
+    }
+    if (rec) co_return watched_write{rec};
+    char line[12] = {};
+    const auto got = ::recv(fd, line, sizeof line, MSG_PEEK | MSG_DONTWAIT);
+    if (got == 0) co_return watched_write{{}, true};  // closed: what it said, if anything, next
+    if (got < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
+      co_return watched_write{beast::error_code(errno, boost::system::system_category())};
+    }
+    if (got >= 10 && std::memcmp(line, "HTTP/1.", 7) == 0 && line[9] >= '3' && line[9] <= '5')
+      co_return watched_write{{}, true};
+    watch = false;  // an answer that does not stop the body (or not yet readable as one)
+  }
+  co_return watched_write{};
 }
 
 // Parses the head `buffer` holds (or what of it came so far) in place: its outcome, or nullopt
@@ -1488,12 +1552,35 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     // Asynchronous on purpose: a send finished on the spot would make the response read that
     // follows try a recv before the upstream could answer (EAGAIN on most requests).
     arm_upstream(c, *upstream, lim.upstream_timeout);
-    auto [wec, wn] = co_await upstream->async_write_some(pb.b, use_tuple);
-    if (!wec && wn < pb.size) wec = co_await write_rest(*upstream, pb, wn);
+    const bool plain = upstream->tls() == nullptr;
+    beast::error_code wec;
+    std::size_t wn = 0;
+    bool refused = false;  // the upstream refused while a write waited for room (plain TCP)
+    if (head_sent && plain) {
+      auto w = co_await write_watching(*upstream, pb, 0);
+      wec = w.ec;
+      refused = w.refused;
+    } else {
+      std::tie(wec, wn) = co_await upstream->async_write_some(pb.b, use_tuple);
+      if (!wec && wn < pb.size) {
+        if (plain) {
+          auto w = co_await write_watching(*upstream, pb, wn);
+          wec = w.ec;
+          refused = w.refused;
+        } else {
+          wec = co_await write_rest(*upstream, pb, wn);
+        }
+      }
+    }
     // the head had gone before this write failed (a body write, or the first write got past it)
     const bool had_head = head_sent || (wec && wn >= head.size());
     head_sent = true;
-    if (auto e = settle_upstream(c, wec)) {
+    auto e = settle_upstream(c, wec);
+    if (refused && !e) {
+      early = true;
+      break;
+    }
+    if (e) {
       // refused after the head went: the upstream may have answered and closed (its answer
       // waits unread); read it, and only when none comes is it a 502
       if (had_head && (e == asio::error::broken_pipe || e == asio::error::connection_reset)) {

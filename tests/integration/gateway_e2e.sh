@@ -485,6 +485,8 @@ check "an upstream refusing an upload at once (413, then close): its answer reac
   "413 in time" "$(early_answer "$KGW" /any/early-413)"
 check "an upstream refusing an upload without reading it (403, open): its answer reaches the client" \
   "403 in time" "$(early_answer "$KGW" /any/early-403)"
+check "an upstream refusing an upload after its socket buffers filled (403 while a write waits): its answer reaches the client" \
+  "403 in time" "$(early_answer "$KGW" /any/late-403)"
 contains "... and the next request gets its own answer" '"path": "/any/after-early"' "$(curl -s "$A/after-early")"
 check "a body over max_body_bytes (16 MiB announced, still being sent): the gateway's 413 reaches the client" \
   "413 in time" "$(early_answer "$KGW" /any/big 16)"
