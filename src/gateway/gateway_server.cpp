@@ -34,6 +34,7 @@
 #include "common/form_decode.h"
 #include "gateway/errc.h"
 #include "gateway/head_parser.h"
+#include "gateway/header_transform.h"
 #include "gateway/jwks_cache.h"
 #include "jose/errc.h"
 
@@ -511,109 +512,6 @@ std::string bearer_challenge(const route_config* route, unsigned status,
   v += status == 403 ? ", error=\"insufficient_scope\"" : ", error=\"invalid_token\"";
   v += ", error_description=\"" + desc + "\"";
   return v;
-}
-
-// A field name against a lower-case, '-' spelled one as CGI and WSGI servers compare them:
-// case and '-' / '_' alike (X_Gatepass_Sub reaches them as HTTP_X_GATEPASS_SUB, as
-// X-Gatepass-Sub does; nginx drops such names by default for this reason).
-bool field_name_is(std::string_view name, std::string_view canonical) {
-  if (name.size() != canonical.size()) return false;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    c = c == '_' ? '-' : (c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
-    if (c != canonical[i]) return false;
-  }
-  return true;
-}
-
-bool is_hop_by_hop(std::string_view name) {
-  static constexpr std::string_view hop[] = {
-      "connection", "keep-alive", "proxy-connection",    "te",
-      "trailer",    "upgrade",    "proxy-authorization", "proxy-authenticate"};
-  for (auto h : hop)
-    if (beast::iequals(name, h)) return true;
-  return false;
-}
-
-// A Host value made only of what host[:port] may hold (RFC 3986 reg-name, IP literal, port;
-// no userinfo, path or spaces). Checked on every request, so a table, not a URI parser.
-bool host_value_ok(std::string_view host) {
-  static constexpr auto allowed = [] {
-    std::array<bool, 256> t{};
-    for (unsigned char ch : std::string_view("-._~%!$&'()*+,;=:[]")) t[ch] = true;
-    for (int ch = '0'; ch <= '9'; ++ch) t[static_cast<unsigned char>(ch)] = true;
-    for (int ch = 'a'; ch <= 'z'; ++ch) t[static_cast<unsigned char>(ch)] = true;
-    for (int ch = 'A'; ch <= 'Z'; ++ch) t[static_cast<unsigned char>(ch)] = true;
-    return t;
-  }();
-  return std::all_of(host.begin(), host.end(),
-                     [](char ch) { return allowed[static_cast<unsigned char>(ch)]; });
-}
-
-// The field names a message's Connection fields list (all of them, however many): those fields
-// are meant for this hop only and are not passed on (RFC 9110 §7.6.1).
-template <bool isRequest>
-boost::container::small_vector<std::string_view, 8> connection_tokens(
-    const head_parser<isRequest>& msg) {
-  boost::container::small_vector<std::string_view, 8> out;
-  for (const auto& f : msg.fields()) {
-    if (f.name() != http::field::connection) continue;
-    for (std::string_view conn = f.value(); !conn.empty();) {
-      const auto comma = conn.find(',');
-      auto tok = conn.substr(0, comma);
-      while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
-      while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
-      if (!tok.empty()) out.push_back(tok);
-      conn = comma == std::string_view::npos ? std::string_view() : conn.substr(comma + 1);
-    }
-  }
-  return out;
-}
-
-// "Name: value\r\n". Message heads are written as one contiguous string: Beast's serializer
-// walks its fields through a chain of buffer views, which cost a tenth of the request path.
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name);
-  out.append(": ", 2);
-  out.append(value);
-  out.append("\r\n", 2);
-}
-
-// "Content-Length: n" for a message that has one. A length sent as a list of equal values or
-// in equal repeated fields ("3, 3"), which Beast accepts (RFC 9110 §8.6 lets a recipient take
-// it as the one value), goes on as that one value: a next hop reading it otherwise (the first
-// of two fields, or the whole as invalid) never frames the body differently from the gateway.
-template <bool isRequest>
-void append_content_length(std::string& out, const head_parser<isRequest>& p) {
-  if (const auto n = p.content_length()) {
-    out.append("Content-Length: ");
-    out.append(std::to_string(*n));
-    out.append("\r\n", 2);
-  }
-}
-
-// The status line and the fields of an upstream answer that go on to the client (without the
-// blank line that ends a head): not the hop-by-hop ones, nor those its Connection fields name
-// (RFC 9110 §7.6.1), nor Transfer-Encoding or Content-Length when asked to drop them; a
-// Content-Length goes as one value.
-void append_response_head(std::string& out, const head_parser<false>& rp, bool drop_te,
-                          bool drop_cl) {
-  out.append("HTTP/1.1 ", 9);
-  out.append(std::to_string(rp.status()));
-  out += ' ';
-  out.append(rp.reason());
-  out.append("\r\n", 2);
-  const auto conn_tokens = connection_tokens(rp);
-  for (const auto& f : rp.fields()) {
-    if (is_hop_by_hop(f.name_string()) || (drop_te && f.name() == http::field::transfer_encoding) ||
-        f.name() == http::field::content_length)
-      continue;
-    if (std::any_of(conn_tokens.begin(), conn_tokens.end(),
-                    [&](std::string_view tok) { return beast::iequals(f.name_string(), tok); }))
-      continue;
-    append_field(out, f.name_string(), f.value());
-  }
-  if (!drop_cl) append_content_length(out, rp);
 }
 
 // The buffers of one write: the message head (with the first piece only), then a body piece,
@@ -1379,83 +1277,24 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     co_return co_await refuse(417, path);
   }
 
-  // ---- the request head for the upstream ----
-  // Hop-by-hop headers, any named in Connection, client-sent claim headers (X-Gatepass-*,
-  // configured claim headers) and the ones set here never travel; the framing headers
-  // (Content-Length, as one value, and Transfer-Encoding) always do, since the body is relayed
-  // as received.
+  // ---- the request head for the upstream (append_upstream_request_head) ----
   std::string& head = c.head;
   head.clear();
   {
     const authenticator* auth = st->route_auth[match->index].get();
-    const auto conn_tokens = connection_tokens(req);
-    auto dropped = [&](const head_parser<true>::field_view& f) {
-      switch (f.name()) {
-        case http::field::host:
-        case http::field::expect:
-          return true;
-        case http::field::content_length:
-          return true;  // framing: sent below as one value
-        case http::field::transfer_encoding:
-          return false;  // framing
-        case http::field::authorization:
-          if (auth != nullptr && !auth->config().forward_authorization) return true;
-          break;
-        default:
-          break;
-      }
-      const auto name = f.name_string();
-      if (is_hop_by_hop(name)) return true;
-      // the fields set here, also spelled with '_' (see field_name_is)
-      if (name.size() >= 11 && field_name_is(name.substr(0, 11), "x-gatepass-")) return true;
-      if (field_name_is(name, "x-forwarded-for") || field_name_is(name, "x-forwarded-proto") ||
-          field_name_is(name, "x-forwarded-host"))
-        return true;
-      // what a client says about the hop that the gateway is: frameworks (Spring, Werkzeug's
-      // ProxyFix, ASP.NET) combine these with the X-Forwarded-* set here, or prefer them
-      if (field_name_is(name, "forwarded") || field_name_is(name, "x-forwarded-port") ||
-          field_name_is(name, "x-forwarded-prefix") || field_name_is(name, "x-forwarded-server") ||
-          field_name_is(name, "x-real-ip"))
-        return true;
-      for (const auto tok : conn_tokens)
-        if (beast::iequals(name, tok)) return true;
-      for (const auto& claim_header : st->claim_header_names)
-        if (field_name_is(name, claim_header)) return true;
-      return false;
-    };
     head.reserve(c.buffer.size() + 512 + (token ? 1024 : 0));
-    head.append(req.method_string());
-    head += ' ';
-    head += up.base_path;
-    head += path;
-    if (!query.empty()) {
-      head += '?';
-      head.append(query);
-    }
-    head.append(" HTTP/1.1\r\n", 11);
-    append_field(head, "Host", up.host_header);
-    std::string_view xff;
-    const std::string_view original_host =
-        absolute_host.empty() ? req[http::field::host] : absolute_host;
-    for (const auto& f : req.fields()) {
-      if (dropped(f)) {
-        if (xff.empty() && beast::iequals(f.name_string(), "x-forwarded-for")) xff = f.value();
-        continue;
-      }
-      append_field(head, f.name_string(), f.value());
-    }
-    append_content_length(head, req);
-    head.append("X-Forwarded-For: ");
-    if (!xff.empty()) {
-      head.append(xff);
-      head.append(", ");
-    }
-    head.append(c.remote);
-    head.append("\r\n");
-    append_field(head, "X-Forwarded-Proto", c.stream.tls() ? "https" : "http");
-    if (!original_host.empty()) append_field(head, "X-Forwarded-Host", original_host);
-    if (token) head.append(token->header_lines);
-    head.append("\r\n", 2);
+    upstream_request u;
+    u.base_path = up.base_path;
+    u.path = path;
+    u.query = query;
+    u.host_header = up.host_header;
+    u.original_host = absolute_host.empty() ? req[http::field::host] : absolute_host;
+    u.remote = c.remote;
+    u.tls = c.stream.tls() != nullptr;
+    u.forward_authorization = auth == nullptr || auth->config().forward_authorization;
+    u.claim_header_names = st->claim_header_names;
+    if (token) u.claim_lines = token->header_lines;
+    append_upstream_request_head(head, req, u);
   }
 
   // ---- connect (pooled) ----

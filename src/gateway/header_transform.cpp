@@ -1,0 +1,176 @@
+#include "gateway/header_transform.h"
+
+#include <algorithm>
+#include <array>
+#include <boost/beast/core/string.hpp>
+
+namespace gatepass::gateway {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+bool field_name_is(std::string_view name, std::string_view canonical) {
+  if (name.size() != canonical.size()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    c = c == '_' ? '-' : (c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
+    if (c != canonical[i]) return false;
+  }
+  return true;
+}
+
+bool is_hop_by_hop(std::string_view name) {
+  static constexpr std::string_view hop[] = {
+      "connection", "keep-alive", "proxy-connection",    "te",
+      "trailer",    "upgrade",    "proxy-authorization", "proxy-authenticate"};
+  for (auto h : hop)
+    if (beast::iequals(name, h)) return true;
+  return false;
+}
+
+bool host_value_ok(std::string_view host) {
+  static constexpr auto allowed = [] {
+    std::array<bool, 256> t{};
+    for (unsigned char ch : std::string_view("-._~%!$&'()*+,;=:[]")) t[ch] = true;
+    for (int ch = '0'; ch <= '9'; ++ch) t[static_cast<unsigned char>(ch)] = true;
+    for (int ch = 'a'; ch <= 'z'; ++ch) t[static_cast<unsigned char>(ch)] = true;
+    for (int ch = 'A'; ch <= 'Z'; ++ch) t[static_cast<unsigned char>(ch)] = true;
+    return t;
+  }();
+  return std::all_of(host.begin(), host.end(),
+                     [](char ch) { return allowed[static_cast<unsigned char>(ch)]; });
+}
+
+template <bool isRequest>
+boost::container::small_vector<std::string_view, 8> connection_tokens(
+    const head_parser<isRequest>& msg) {
+  boost::container::small_vector<std::string_view, 8> out;
+  for (const auto& f : msg.fields()) {
+    if (f.name() != http::field::connection) continue;
+    for (std::string_view conn = f.value(); !conn.empty();) {
+      const auto comma = conn.find(',');
+      auto tok = conn.substr(0, comma);
+      while (!tok.empty() && (tok.front() == ' ' || tok.front() == '\t')) tok.remove_prefix(1);
+      while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t')) tok.remove_suffix(1);
+      if (!tok.empty()) out.push_back(tok);
+      conn = comma == std::string_view::npos ? std::string_view() : conn.substr(comma + 1);
+    }
+  }
+  return out;
+}
+
+// Message heads are written as one contiguous string: Beast's serializer
+// walks its fields through a chain of buffer views, which cost a tenth of the request path.
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name);
+  out.append(": ", 2);
+  out.append(value);
+  out.append("\r\n", 2);
+}
+
+template <bool isRequest>
+void append_content_length(std::string& out, const head_parser<isRequest>& p) {
+  if (const auto n = p.content_length()) {
+    out.append("Content-Length: ");
+    out.append(std::to_string(*n));
+    out.append("\r\n", 2);
+  }
+}
+
+void append_response_head(std::string& out, const head_parser<false>& rp, bool drop_te,
+                          bool drop_cl) {
+  out.append("HTTP/1.1 ", 9);
+  out.append(std::to_string(rp.status()));
+  out += ' ';
+  out.append(rp.reason());
+  out.append("\r\n", 2);
+  const auto conn_tokens = connection_tokens(rp);
+  for (const auto& f : rp.fields()) {
+    if (is_hop_by_hop(f.name_string()) || (drop_te && f.name() == http::field::transfer_encoding) ||
+        f.name() == http::field::content_length)
+      continue;
+    if (std::any_of(conn_tokens.begin(), conn_tokens.end(),
+                    [&](std::string_view tok) { return beast::iequals(f.name_string(), tok); }))
+      continue;
+    append_field(out, f.name_string(), f.value());
+  }
+  if (!drop_cl) append_content_length(out, rp);
+}
+
+void append_upstream_request_head(std::string& out, const head_parser<true>& req,
+                                  const upstream_request& u) {
+  const auto conn_tokens = connection_tokens(req);
+  auto dropped = [&](const head_parser<true>::field_view& f) {
+    switch (f.name()) {
+      case http::field::host:
+      case http::field::expect:
+        return true;
+      case http::field::content_length:
+        return true;  // framing: sent below as one value
+      case http::field::transfer_encoding:
+        return false;  // framing
+      case http::field::authorization:
+        if (!u.forward_authorization) return true;
+        break;
+      default:
+        break;
+    }
+    const auto name = f.name_string();
+    if (is_hop_by_hop(name)) return true;
+    // the fields set here, also spelled with '_' (see field_name_is)
+    if (name.size() >= 11 && field_name_is(name.substr(0, 11), "x-gatepass-")) return true;
+    if (field_name_is(name, "x-forwarded-for") || field_name_is(name, "x-forwarded-proto") ||
+        field_name_is(name, "x-forwarded-host"))
+      return true;
+    // what a client says about the hop that the gateway is: frameworks (Spring, Werkzeug's
+    // ProxyFix, ASP.NET) combine these with the X-Forwarded-* set here, or prefer them
+    if (field_name_is(name, "forwarded") || field_name_is(name, "x-forwarded-port") ||
+        field_name_is(name, "x-forwarded-prefix") || field_name_is(name, "x-forwarded-server") ||
+        field_name_is(name, "x-real-ip"))
+      return true;
+    for (const auto tok : conn_tokens)
+      if (beast::iequals(name, tok)) return true;
+    for (const auto& claim_header : u.claim_header_names)
+      if (field_name_is(name, claim_header)) return true;
+    return false;
+  };
+  out.append(req.method_string());
+  out += ' ';
+  out += u.base_path;
+  out += u.path;
+  if (!u.query.empty()) {
+    out += '?';
+    out.append(u.query);
+  }
+  out.append(" HTTP/1.1\r\n", 11);
+  append_field(out, "Host", u.host_header);
+  std::string_view xff;
+  for (const auto& f : req.fields()) {
+    if (dropped(f)) {
+      if (xff.empty() && beast::iequals(f.name_string(), "x-forwarded-for")) xff = f.value();
+      continue;
+    }
+    append_field(out, f.name_string(), f.value());
+  }
+  append_content_length(out, req);
+  out.append("X-Forwarded-For: ");
+  if (!xff.empty()) {
+    out.append(xff);
+    out.append(", ");
+  }
+  out.append(u.remote);
+  out.append("\r\n");
+  append_field(out, "X-Forwarded-Proto", u.tls ? "https" : "http");
+  if (!u.original_host.empty()) append_field(out, "X-Forwarded-Host", u.original_host);
+  out.append(u.claim_lines);
+  out.append("\r\n", 2);
+}
+
+template boost::container::small_vector<std::string_view, 8> connection_tokens(
+    const head_parser<true>&);
+template boost::container::small_vector<std::string_view, 8> connection_tokens(
+    const head_parser<false>&);
+template void append_content_length(std::string&, const head_parser<true>&);
+template void append_content_length(std::string&, const head_parser<false>&);
+
+}  // namespace gatepass::gateway
