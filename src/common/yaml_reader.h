@@ -30,6 +30,10 @@ class reader {
                   std::initializer_list<const char*> allowed) {
     if (!map.IsMap()) return;
     for (const auto& kv : map) {
+      if (!kv.first.IsScalar()) {
+        problem(kv.first, prefix, "a key must be a name, not a list or a mapping");
+        continue;
+      }
       const auto key = kv.first.as<std::string>();
       bool ok = false;
       for (const char* a : allowed) ok = ok || key == a;
@@ -44,6 +48,27 @@ class reader {
       return def;
     }
     return n.as<std::string>();
+  }
+
+  // A mapping's key as a name; a key that is a list or a mapping is a problem (empty result).
+  std::string key(const YAML::Node& k, const std::string& field) {
+    if (!k.IsScalar()) {
+      problem(k, field, "a key must be a name, not a list or a mapping");
+      return {};
+    }
+    return k.as<std::string>();
+  }
+
+  // true or false (YAML 1.1's yes/no/on/off too, as yaml-cpp reads them); anything else is a
+  // problem, never a silent default: `forward_authorization: flase` must not forward tokens.
+  bool boolean(const YAML::Node& n, const std::string& field, bool def) {
+    if (!n) return def;
+    bool v = def;
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v)) {
+      problem(n, field, "expected true or false");
+      return def;
+    }
+    return v;
   }
 
   std::vector<std::string> list(const YAML::Node& n, const std::string& field) {

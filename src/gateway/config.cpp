@@ -42,7 +42,7 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
       r.str(g["forward_auth_path"], "gateway.forward_auth_path", c.forward_auth_path);
   if (c.forward_auth_path.empty() || c.forward_auth_path[0] != '/')
     r.problem(g["forward_auth_path"], "gateway.forward_auth_path", "must start with /");
-  if (g["access_log"]) c.access_log = r.str(g["access_log"], "gateway.access_log") != "false";
+  c.access_log = r.boolean(g["access_log"], "gateway.access_log", c.access_log);
   c.upstream_ca_file = r.str(g["upstream_ca_file"], "gateway.upstream_ca_file");
 
   if (const auto l = g["limits"]) {
@@ -89,7 +89,8 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
       r.problem(as, "gateway.authorizers", "expected a mapping of name → authorizer");
     else
       for (const auto& kv : as) {
-        const auto name = kv.first.as<std::string>();
+        const auto name = r.key(kv.first, "gateway.authorizers");
+        if (name.empty()) continue;
         const auto& a = kv.second;
         const std::string p = "gateway.authorizers." + name + ".";
         r.known_keys(a, p,
@@ -128,16 +129,16 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
         if (ac.jwks_min_ttl > ac.jwks_max_ttl)
           r.problem(a, p + "jwks_min_ttl", "must not exceed jwks_max_ttl");
         ac.ca_file = r.str(a["ca_file"], p + "ca_file");
-        if (a["forward_authorization"])
-          ac.forward_authorization =
-              r.str(a["forward_authorization"], p + "forward_authorization") != "false";
+        ac.forward_authorization = r.boolean(a["forward_authorization"],
+                                             p + "forward_authorization", ac.forward_authorization);
         if (const auto m = a["claims_to_headers"]) {
           if (!m.IsMap())
             r.problem(m, p + "claims_to_headers", "expected a mapping of header → claim path");
           else
             for (const auto& h : m)
-              ac.claims_to_headers.emplace_back(h.first.as<std::string>(),
-                                                r.str(h.second, p + "claims_to_headers"));
+              if (auto header = r.key(h.first, p + "claims_to_headers"); !header.empty())
+                ac.claims_to_headers.emplace_back(std::move(header),
+                                                  r.str(h.second, p + "claims_to_headers"));
         }
         c.authorizers.emplace(name, std::move(ac));
       }
