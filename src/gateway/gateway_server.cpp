@@ -12,6 +12,7 @@
 #include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -283,18 +284,37 @@ bool still_clean(any_stream& s) {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-// Whether a plain upstream connection holds the start of a refusal (3xx-5xx: 413, 403…)
-// while the request body is still being sent: one non-blocking peek at its status line. The
-// body then stops (RFC 9112 §9.6: a client seeing an error answer ceases sending). An interim
-// (1xx) or 2xx answer does not stop it: an upstream may answer while it reads (full duplex).
-// TLS records cannot be read this way (a TLS 1.3 server sends session tickets unasked): not
-// checked there.
-bool answered_early(any_stream& s) {
-  if (s.tls() != nullptr) return false;
-  char line[12] = {};
+// What a plain upstream connection holds unread while a request body is still being sent,
+// from one non-blocking peek: nothing, a refusal (a 3xx-5xx status: 413, 403…; the body then
+// stops, RFC 9112 §9.6: a client seeing an error answer ceases sending), a close, or other bytes
+// (a 2xx: an upstream may answer while it reads on, full duplex; or no final status line yet).
+// Complete interim (1xx) heads before the status are skipped: a 103 does not hide a 413 after
+// it. TLS records cannot be read this way (a TLS 1.3 server sends session tickets unasked): not
+// looked at there.
+enum class upstream_said { nothing, refusal, closed, other, failed };
+upstream_said peek_answer(any_stream& s) {
+  if (s.tls() != nullptr) return upstream_said::nothing;
+  std::array<char, 1024> buf;
   const auto n =
-      ::recv(s.tcp().socket().native_handle(), line, sizeof line, MSG_PEEK | MSG_DONTWAIT);
-  return n >= 10 && std::memcmp(line, "HTTP/1.", 7) == 0 && line[9] >= '3' && line[9] <= '5';
+      ::recv(s.tcp().socket().native_handle(), buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) return upstream_said::closed;
+  if (n < 0)
+    return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? upstream_said::nothing
+                                                                     : upstream_said::failed;
+  std::string_view v(buf.data(), static_cast<std::size_t>(n));
+  while (v.size() >= 10 && v.substr(0, 7) == "HTTP/1." && v[9] == '1') {
+    const auto end = v.find("\r\n\r\n");
+    if (end == std::string_view::npos) break;
+    v.remove_prefix(end + 4);
+  }
+  if (v.size() >= 10 && v.substr(0, 7) == "HTTP/1." && v[9] >= '3' && v[9] <= '5')
+    return upstream_said::refusal;
+  return upstream_said::other;
+}
+
+bool answered_early(any_stream& s) {
+  const auto said = peek_answer(s);
+  return said == upstream_said::refusal || said == upstream_said::closed;
 }
 
 // Pooled keep-alive connections, one pool per event-loop thread: a connection is only ever
@@ -548,23 +568,13 @@ awaitable<beast::error_code> write_rest(any_stream& s, const piece_buffers& pb, 
   co_return ec;
 }
 
-// A body piece (from byte `done` on) for a plain upstream, without waiting blind for room in a
-// full socket buffer: an upstream refusing an upload (413, 403…) often answers and stops
-// reading, and a write waiting for room would wait out upstream_timeout (504) with the answer
-// unread. While the buffer is full it waits for room or for bytes from the upstream, whichever
-// comes first: a refusal (3xx-5xx, as answered_early) or a close ends the write with `refused`;
-// other bytes (an interim or 2xx answer sent while it reads on: full duplex) end the watching
-// and the write goes on. Readiness waits carry no bytes, so no write's count can be lost.
-struct watched_write {
-  beast::error_code ec;
-  bool refused = false;
-};
-awaitable<watched_write> write_watching(any_stream& s, const piece_buffers& pb, std::size_t done) {
-  auto& sock = s.tcp().socket();
-  const int fd = sock.native_handle();
+// Sends what it can of a piece (from byte `done` on) to a plain upstream without waiting:
+// the bytes sent and the error (would_block when the socket buffer is full).
+std::pair<std::size_t, beast::error_code> send_now(any_stream& s, const piece_buffers& pb,
+                                                   std::size_t done) {
   beast::buffers_suffix<std::array<asio::const_buffer, 5>> rest(pb.b);
   rest.consume(done);
-  bool watch = true;
+  std::size_t sent = 0;
   for (std::size_t left = pb.size - done; left > 0;) {
     std::array<iovec, 5> iov{};
     std::size_t k = 0;
@@ -572,18 +582,64 @@ awaitable<watched_write> write_watching(any_stream& s, const piece_buffers& pb, 
     msghdr msg{};
     msg.msg_iov = iov.data();
     msg.msg_iovlen = k;
-    const auto n = ::sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0) {
-      rest.consume(static_cast<std::size_t>(n));
-      left -= static_cast<std::size_t>(n);
-      continue;
+    const auto n = ::sendmsg(s.tcp().socket().native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return {sent, beast::error_code(errno, boost::system::system_category())};
     }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-      co_return watched_write{beast::error_code(errno, boost::system::system_category())};
+    rest.consume(static_cast<std::size_t>(n));
+    sent += static_cast<std::size_t>(n);
+    left -= static_cast<std::size_t>(n);
+  }
+  return {sent, {}};
+}
+
+// The rest of a piece for a plain upstream whose socket buffer is full, not waiting blind for
+// room: an upstream refusing an upload (413, 403…) often answers and stops reading, and a write
+// waiting for room would wait out upstream_timeout (504) with the answer unread. Before each
+// wait it looks at what the upstream sent (peek_answer), then waits for room or for its bytes,
+// whichever first: a refusal or a close ends the write with `refused`; other bytes end the
+// watching (a readiness wait would fire at once on bytes left unread) and the write goes on.
+// Readiness waits carry no bytes, so no write's count is lost.
+struct watched_write {
+  beast::error_code ec;
+  std::size_t sent = 0;
+  bool refused = false;
+};
+awaitable<watched_write> write_watching(any_stream& s, const piece_buffers& pb, std::size_t done) {
+  auto& sock = s.tcp().socket();
+  watched_write out;
+  bool watch = true;
+  for (;;) {
+    auto [n, ec] = send_now(s, pb, done + out.sent);
+    out.sent += n;
+    if (!ec) co_return out;
+    if (ec != asio::error::would_block && ec != asio::error::try_again) {
+      out.ec = ec;
+      co_return out;
+    }
+    if (watch) {
+      switch (peek_answer(s)) {
+        case upstream_said::refusal:
+        case upstream_said::closed:
+          out.refused = true;
+          co_return out;
+        case upstream_said::failed:
+          out.ec = beast::error_code(errno, boost::system::system_category());
+          co_return out;
+        case upstream_said::other:
+          watch = false;
+          break;
+        case upstream_said::nothing:
+          break;
+      }
+    }
     if (!watch) {
       auto [wec] = co_await sock.async_wait(tcp::socket::wait_write, use_tuple);
-      if (wec) co_return watched_write{wec};
+      if (wec) {
+        out.ec = wec;
+        co_return out;
+      }
       continue;
     }
     auto [order, wec, rec] =
@@ -591,23 +647,12 @@ awaitable<watched_write> write_watching(any_stream& s, const piece_buffers& pb, 
             sock.async_wait(tcp::socket::wait_write, asio::deferred),
             sock.async_wait(tcp::socket::wait_read, asio::deferred))
             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable_t<executor>{});
-    if (order[0] == 0) {
-      if (wec) co_return watched_write{wec};
-      continue;
+    const auto& first = order[0] == 0 ? wec : rec;
+    if (first) {
+      out.ec = first;
+      co_return out;
     }
-    if (rec) co_return watched_write{rec};
-    char line[12] = {};
-    const auto got = ::recv(fd, line, sizeof line, MSG_PEEK | MSG_DONTWAIT);
-    if (got == 0) co_return watched_write{{}, true};  // closed: what it said, if anything, next
-    if (got < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) continue;
-      co_return watched_write{beast::error_code(errno, boost::system::system_category())};
-    }
-    if (got >= 10 && std::memcmp(line, "HTTP/1.", 7) == 0 && line[9] >= '3' && line[9] <= '5')
-      co_return watched_write{{}, true};
-    watch = false;  // an answer that does not stop the body (or not yet readable as one)
   }
-  co_return watched_write{};
 }
 
 // Parses the head `buffer` holds (or what of it came so far) in place: its outcome, or nullopt
@@ -1396,14 +1441,24 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     std::size_t wn = 0;
     bool refused = false;  // the upstream refused while a write waited for room (plain TCP)
     if (head_sent && plain) {
-      auto w = co_await write_watching(*upstream, pb, 0);
-      wec = w.ec;
-      refused = w.refused;
+      // a body piece: sent at once when the socket takes it, watched when it is full
+      std::tie(wn, wec) = send_now(*upstream, pb, 0);
+      if (wec == asio::error::would_block || wec == asio::error::try_again) {
+        auto w = co_await write_watching(*upstream, pb, wn);
+        wn += w.sent;
+        wec = w.ec;
+        refused = w.refused;
+      } else if (!wec && !more) {
+        // the last piece went at once: let the loop run before the answer's read (as an
+        // asynchronous write does), or that read would mostly find nothing yet (EAGAIN)
+        co_await asio::post(co_await asio::this_coro::executor, asio::use_awaitable_t<executor>{});
+      }
     } else {
       std::tie(wec, wn) = co_await upstream->async_write_some(pb.b, use_tuple);
       if (!wec && wn < pb.size) {
         if (plain) {
           auto w = co_await write_watching(*upstream, pb, wn);
+          wn += w.sent;
           wec = w.ec;
           refused = w.refused;
         } else {
