@@ -139,7 +139,11 @@ std::shared_ptr<const gateway_state> build_state(const gateway_config& cfg, asio
   }
   std::map<std::string, std::shared_ptr<authenticator>> by_name;
   for (const auto& [name, ac] : cfg.authorizers) {
-    auto& cache = caches[ac.issuer_url];
+    // shared by the authorizers of one issuer with the same fetch settings: one whose
+    // cooldown, TTL bounds or CA differ gets its own (the first one's must not silently apply)
+    auto& cache =
+        caches[ac.issuer_url + '\n' + ac.ca_file + '\n' + std::to_string(ac.jwks_min_ttl) + ' ' +
+               std::to_string(ac.jwks_max_ttl) + ' ' + std::to_string(ac.refetch_cooldown)];
     if (!cache) {
       jwks_cache_options o;
       o.issuer_url = ac.issuer_url;
@@ -155,12 +159,8 @@ std::shared_ptr<const gateway_state> build_state(const gateway_config& cfg, asio
                                         cfg.limits.max_token_bytes, cfg.limits.token_cache_bytes);
     by_name[name] = a;
     s->authenticators.push_back(a);
-    for (const auto& [header, claim] : ac.claims_to_headers) {
-      std::string n;
-      for (const char ch : header)
-        n += ch == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      s->claim_header_names.push_back(std::move(n));
-    }
+    for (const auto& [header, claim] : ac.claims_to_headers)
+      s->claim_header_names.push_back(field_canonical(header));
   }
   std::shared_ptr<ssl::context> upstream_tls;  // one per state: a reload re-reads the CA file
   for (const auto& r : cfg.routes) {
@@ -770,6 +770,25 @@ std::vector<std::string> query_values(std::string_view query, std::string_view n
   return out;
 }
 
+// The query without the parameters named `name` (see query_name_is); the others keep their
+// order and the separators before them.
+std::string query_without(std::string_view query, std::string_view name) {
+  std::string out;
+  char before = 0;  // the separator before the part at hand
+  while (true) {
+    const auto sep = query.find_first_of("&;");
+    const auto part = query.substr(0, sep);
+    if (!query_name_is(part.substr(0, part.find('=')), name)) {
+      if (!out.empty() && before != 0) out += before;
+      out.append(part);
+    }
+    if (sep == std::string_view::npos) break;
+    before = query[sep];
+    query.remove_prefix(sep + 1);
+  }
+  return out;
+}
+
 // Not the coarse clock: it lags up to a tick, and a token issued in that tick after a second
 // began would have an iat in the gateway's future.
 std::int64_t wall_now() {
@@ -1337,6 +1356,17 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
     u.remote = c.remote;
     u.tls = c.stream.tls() != nullptr;
     u.forward_authorization = auth == nullptr || auth->config().forward_authorization;
+    // not forwarded: the token stays here wherever the identity source has it
+    std::string token_field, kept_query;
+    if (!u.forward_authorization) {
+      if (!auth->from_header()) {
+        kept_query = query_without(query, auth->source_name());
+        u.query = kept_query;
+      } else if (auth->source_field() != http::field::authorization) {
+        token_field = field_canonical(auth->source_name());
+        u.token_field = token_field;
+      }
+    }
     u.claim_header_names = st->claim_header_names;
     if (token) u.claim_lines = token->header_lines;
     append_upstream_request_head(head, req, u);

@@ -52,7 +52,8 @@ struct gateway_state {
   bool ready() const;
 };
 
-/// JWKS caches by issuer_url, kept across reloads so a SIGHUP does not refetch.
+/// JWKS caches by issuer_url and fetch settings, kept across reloads so a SIGHUP does not
+/// refetch.
 using jwks_caches = std::map<std::string, std::shared_ptr<jwks_cache>>;
 
 /// Builds the state; starts a jwks_cache (on `ioc`) for each issuer not in `caches`.

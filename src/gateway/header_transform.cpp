@@ -19,6 +19,13 @@ bool field_name_is(std::string_view name, std::string_view canonical) {
   return true;
 }
 
+std::string field_canonical(std::string_view name) {
+  std::string n(name);
+  for (auto& ch : n)
+    ch = ch == '_' ? '-' : (ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch + 32) : ch);
+  return n;
+}
+
 bool is_hop_by_hop(std::string_view name) {
   static constexpr std::string_view hop[] = {
       "connection", "keep-alive", "proxy-connection",    "te",
@@ -97,6 +104,24 @@ void append_response_head(std::string& out, const head_parser<false>& rp, bool d
   if (!drop_cl) append_content_length(out, rp);
 }
 
+bool spoofed_by_client(std::string_view name) {
+  static constexpr std::string_view names[] = {"x-forwarded-for",     "x-forwarded-proto",
+                                               "x-forwarded-host",    "forwarded",
+                                               "x-forwarded-port",    "x-forwarded-prefix",
+                                               "x-forwarded-server",  "x-forwarded-ssl",
+                                               "x-forwarded-scheme",  "x-url-scheme",
+                                               "front-end-https",     "x-real-ip",
+                                               "true-client-ip",      "x-client-ip",
+                                               "x-cluster-client-ip", "x-original-url",
+                                               "x-rewrite-url",       "x-original-uri",
+                                               "x-original-method",   "x-forwarded-uri",
+                                               "x-forwarded-method",  "x-http-method-override",
+                                               "x-http-method",       "x-method-override"};
+  for (const auto n : names)
+    if (field_name_is(name, n)) return true;
+  return false;
+}
+
 void append_upstream_request_head(std::string& out, const head_parser<true>& req,
                                   const upstream_request& u) {
   const auto conn_tokens = connection_tokens(req);
@@ -119,14 +144,8 @@ void append_upstream_request_head(std::string& out, const head_parser<true>& req
     if (is_hop_by_hop(name)) return true;
     // the fields set here, also spelled with '_' (see field_name_is)
     if (name.size() >= 11 && field_name_is(name.substr(0, 11), "x-gatepass-")) return true;
-    if (field_name_is(name, "x-forwarded-for") || field_name_is(name, "x-forwarded-proto") ||
-        field_name_is(name, "x-forwarded-host"))
-      return true;
-    // what a client says about the hop that the gateway is: frameworks (Spring, Werkzeug's
-    // ProxyFix, ASP.NET) combine these with the X-Forwarded-* set here, or prefer them
-    if (field_name_is(name, "forwarded") || field_name_is(name, "x-forwarded-port") ||
-        field_name_is(name, "x-forwarded-prefix") || field_name_is(name, "x-forwarded-server") ||
-        field_name_is(name, "x-real-ip"))
+    if (spoofed_by_client(name)) return true;
+    if (!u.forward_authorization && !u.token_field.empty() && field_name_is(name, u.token_field))
       return true;
     for (const auto tok : conn_tokens)
       if (beast::iequals(name, tok)) return true;

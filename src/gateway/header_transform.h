@@ -18,6 +18,9 @@ namespace gatepass::gateway {
 /// X-Gatepass-Sub does; nginx drops such names by default for this reason).
 bool field_name_is(std::string_view name, std::string_view canonical);
 
+/// A field name as field_name_is compares it: lower case, '_' as '-'.
+std::string field_canonical(std::string_view name);
+
 /// Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authorization,
 /// Proxy-Authenticate (RFC 9110 §7.6.1 and the fields proxies treat alike), any case.
 bool is_hop_by_hop(std::string_view name);
@@ -51,19 +54,36 @@ struct upstream_request {
   std::string_view original_host;  // the client's Host, or an absolute-form target's authority
   std::string_view remote;         // the client's address, appended to X-Forwarded-For
   bool tls = false;                // the client came over TLS (X-Forwarded-Proto)
+  // false: the field holding the token (Authorization, or the identity source's header) stays
+  // here (a query parameter holding it is taken out of `query` by the caller)
   bool forward_authorization = true;
-  std::span<const std::string> claim_header_names;  // configured claim→header names, all routes
+  std::string_view token_field;  // the identity source's header name when not Authorization
+  // configured claim→header names of every authorizer, lower-case and '-' spelled (as
+  // build_state makes them): compared with field_name_is
+  std::span<const std::string> claim_header_names;
   std::string_view claim_lines;  // the verified token's X-Gatepass-* and claim header lines
 };
 
 /// The whole request head for the upstream, blank line included. Never passed on: hop-by-hop
 /// fields and any a Connection field names; Host and Expect (set or answered here);
-/// X-Gatepass-*, the configured claim header names, X-Forwarded-For/-Proto/-Host, Forwarded,
-/// X-Forwarded-Port/-Prefix/-Server and X-Real-IP as a client sent them (also '_' spelled, see
-/// field_name_is); Authorization when not forwarded. The framing goes as received
-/// (Transfer-Encoding; Content-Length as one value). A client's X-Forwarded-For is kept as the
-/// start of the list the client's address is appended to, as nginx's
-/// $proxy_add_x_forwarded_for does.
+/// X-Gatepass-* and the configured claim header names; what a client says about this hop
+/// (spoofed_by_client); the token's field when not forwarded; all also '_' spelled (see
+/// field_name_is). The framing goes as received (Transfer-Encoding; Content-Length as one
+/// value). A client's X-Forwarded-For starts the list its address is appended to, as nginx's
+/// $proxy_add_x_forwarded_for, Envoy and AWS do (an upstream trusts the entries its proxies
+/// added: the last ones).
+/// A field a client may send but only a proxy may set, since upstreams act on it: the
+/// X-Forwarded-* this gateway sets and their variants (Forwarded, X-Forwarded-Port/-Prefix/
+/// -Server/-Ssl/-Scheme, X-Url-Scheme, Front-End-Https), client addresses (X-Real-IP,
+/// True-Client-IP, X-Client-IP, X-Cluster-Client-IP), and the path and method overrides some
+/// frameworks route by (X-Original-URL, X-Rewrite-URL, X-Original-URI, X-Original-Method,
+/// X-Forwarded-Uri, X-Forwarded-Method, X-HTTP-Method-Override, X-HTTP-Method,
+/// X-Method-Override), which would let a request authorized for one route act as another.
+/// `name` as received; compared as field_name_is does.
+bool spoofed_by_client(std::string_view name);
+
+void append_upstream_request_head(std::string& out, const head_parser<true>& req,
+                                  const upstream_request& u);
 void append_upstream_request_head(std::string& out, const head_parser<true>& req,
                                   const upstream_request& u);
 

@@ -83,7 +83,23 @@ TEST(HeaderTransform, SpoofableAndHopByHopFieldsNeverReachTheUpstream) {
                                             "X-Tenant",
                                             "x_tenant",
                                             "X-Hop",
-                                            "x-hop-two"};
+                                            "x-hop-two",
+                                            "X-Original-URL",
+                                            "X-Rewrite-URL",
+                                            "X-Original-URI",
+                                            "X-Original-Method",
+                                            "X-Forwarded-Uri",
+                                            "X-Forwarded-Method",
+                                            "X-HTTP-Method-Override",
+                                            "X-HTTP-Method",
+                                            "x_method_override",
+                                            "X-Forwarded-Ssl",
+                                            "X-Forwarded-Scheme",
+                                            "X-Url-Scheme",
+                                            "Front-End-Https",
+                                            "True-Client-IP",
+                                            "X-Client-IP",
+                                            "X-Cluster-Client-IP"};
   const std::vector<std::string> claim_names = {"x-tenant"};
   auto u = facts();
   u.claim_header_names = claim_names;
@@ -112,6 +128,18 @@ TEST(HeaderTransform, AuthorizationForwardedUnlessConfiguredOff) {
   EXPECT_NE(upstream_head(req, u).find("Authorization: Bearer secret\r\n"), std::string::npos);
   u.forward_authorization = false;
   EXPECT_EQ(upstream_head(req, u).find("secret"), std::string::npos);
+}
+
+TEST(HeaderTransform, TheTokensOwnFieldStaysWhenNotForwarded) {
+  const std::string req = "GET / HTTP/1.1\r\nHost: h\r\nX-Api-Token: secret\r\nX-Other: v\r\n\r\n";
+  auto u = facts();
+  u.token_field = "x-api-token";
+  EXPECT_NE(upstream_head(req, u).find("X-Api-Token: secret\r\n"), std::string::npos);
+  u.forward_authorization = false;
+  const auto out = upstream_head(req, u);
+  EXPECT_EQ(out.find("secret"), std::string::npos) << out;
+  EXPECT_NE(out.find("X-Other: v\r\n"), std::string::npos) << out;
+  EXPECT_EQ(field_canonical("X_Api-TOKEN"), "x-api-token");
 }
 
 TEST(HeaderTransform, ForwardedForAppendsToTheClientsFirstList) {
@@ -154,6 +182,14 @@ TEST(HeaderTransform, FramingGoesOnAsReceivedWithOneLength) {
        "Content-Length: 3\r\n"},
       {"chunked", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
        "Transfer-Encoding: chunked\r\n"},
+      // the framing is the gateway's to keep, whatever Connection names
+      {"chunked, named in Connection",
+       "POST / HTTP/1.1\r\nHost: h\r\nConnection: Transfer-Encoding, Content-Length\r\n"
+       "Transfer-Encoding: chunked\r\n\r\n",
+       "Transfer-Encoding: chunked\r\n"},
+      {"a length, named in Connection",
+       "POST / HTTP/1.1\r\nHost: h\r\nConnection: content-length\r\nContent-Length: 3\r\n\r\n",
+       "Content-Length: 3\r\n"},
   };
   for (const auto& r : rows) {
     const auto out = upstream_head(r.head, facts());

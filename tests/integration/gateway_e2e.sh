@@ -26,7 +26,19 @@ gateway:
       audience: [my-audience]
       refetch_cooldown: 1s
       claims_to_headers: { X-Client-Id: client_id }
+    queryAuthorizer:
+      identity_source: \$request.querystring.token
+      issuer_url: "http://127.0.0.1:$ISS"
+      audience: [my-audience]
+      forward_authorization: false
+    apiKeyAuthorizer:
+      identity_source: \$request.header.X-Api-Token
+      issuer_url: "http://127.0.0.1:$ISS"
+      audience: [my-audience]
+      forward_authorization: "no"
   routes:
+    - { method: GET, path: "/q/{proxy+}", authorizer: queryAuthorizer, scopes: [USER], upstream: "http://127.0.0.1:$UP" }
+    - { method: GET, path: "/k/{proxy+}", authorizer: apiKeyAuthorizer, scopes: [USER], upstream: "http://127.0.0.1:$UP" }
     - { method: GET, path: "/myfunction/protected/user/{proxy+}",  authorizer: jwtAuthorizer, scopes: [USER],  upstream: "http://127.0.0.1:$UP" }
     - { method: GET, path: "/myfunction/protected/admin/{proxy+}", authorizer: jwtAuthorizer, scopes: [ADMIN], upstream: "http://127.0.0.1:$UP" }
     - { method: GET, path: "/down/{proxy+}", authorizer: jwtAuthorizer, upstream: "http://127.0.0.1:$DEAD" }
@@ -88,6 +100,16 @@ check "spoofs spelled with '_' (X_Gatepass_Sub, X_Forwarded_For, X_Client_Id) an
       -H 'Forwarded: for=10.0.0.1;host=evil.test;proto=https' -H 'X-Real-IP: 10.0.0.1' -H 'X-Forwarded-Port: 8443' -H 'X-Forwarded-Prefix: /admin' "$G/myfunction/protected/user/a" | names)"
 contains "... the configured claim header carries the token's claim" '"client_id": "gatepass-cli"' \
   "$(curl -s -H "Authorization: Bearer $USER_T" -H 'X-Client-Id: spoof' "$G/myfunction/protected/user/a")"
+check "path and method overrides and client-address fields some frameworks act on never reach the upstream" "" \
+  "$(curl -s -H "Authorization: Bearer $USER_T" -H 'X-Original-URL: /admin' -H 'X-Rewrite-URL: /admin' -H 'X-HTTP-Method-Override: DELETE' \
+      -H 'X_Method_Override: DELETE' -H 'X-Forwarded-Scheme: https' -H 'True-Client-IP: 10.0.0.1' -H 'X-Client-IP: 10.0.0.1' "$G/myfunction/protected/user/a" |
+      python3 -c 'import json,sys; print(" ".join(n for n in json.load(sys.stdin)["header_names"] if n.lower().replace("_", "-") in ("x-original-url", "x-rewrite-url", "x-http-method-override", "x-method-override", "x-forwarded-scheme", "true-client-ip", "x-client-ip")))')"
+q_body=$(curl -s "$G/q/a?x=1&token=$USER_T;y=2")
+check "identity source in the query, forward_authorization false: authorized, the token taken out of the query, the rest kept" \
+  '"path": "/q/a?x=1;y=2"|no token upstream' "$(grep -o '"path": "[^"]*"' <<<"$q_body")|$([[ $q_body == *"${USER_T:0:40}"* ]] && echo token upstream || echo no token upstream)"
+k_body=$(curl -s -H "X-Api-Token: $USER_T" "$G/k/a")
+check "identity source X-Api-Token, forward_authorization \"no\": authorized, the token's field stays at the gateway" \
+  '"sub": "alice"|no token upstream' "$(grep -o '"sub": "[^"]*"' <<<"$k_body")|$(grep -qi '"x-api-token"' <<<"$k_body" && echo token upstream || echo no token upstream)"
 check "a configured claim header sent to a public route never reaches the upstream" "x-forwarded-for" \
   "$(curl -s -H 'X-Client-Id: spoof' -H 'X-Gatepass-Sub: mallory' "$G/public/a" | names)"
 
