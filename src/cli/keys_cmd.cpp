@@ -188,7 +188,7 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   keys_cmd->require_subcommand(1);
   struct keys_args {
     std::string kid, file, passphrase_env, from, to;
-    bool as_next = false, now = false, current = false;
+    bool as_next = false, now = false, current = false, force = false;
     std::size_t keep = 0;
   };
   auto ka = std::make_shared<keys_args>();
@@ -261,11 +261,35 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   });
   auto* ret = keys_cmd->add_subcommand("retire", "Stop publishing a key (not the current one)");
   ret->add_option("kid", ka->kid, "Key id")->required();
+  ret->add_flag("--force", ka->force,
+                "Retire a previous key although tokens it signed may still be valid");
   ret->callback([&status, &config_flag, ka] {
     status.code = guarded([&] {
       auto ctx = open_context(config_flag);
-      if (auto ec = ctx.keys->retire(ka->kid, wall_clock()))
-        return fail("keys retire " + ka->kid, ec);
+      const auto now = wall_clock();
+      const auto ec = ctx.keys->retire(ka->kid, now, ka->force);
+      if (ec == keys::errc::key_state_invalid) {
+        std::cerr << "gatepass: keys retire " << ka->kid
+                  << ": it is the current signing key; make another key current first (`keys "
+                     "rotate`, or `keys rotate --now` for a compromised key)\n";
+        return 2;
+      }
+      if (ec == keys::errc::key_still_verifies) {
+        // refused in the store's transaction; the record says until when, for the message
+        std::string until = "token lifetime + leeway after it stopped signing";
+        if (auto ring = ctx.keys->snapshot())
+          for (const auto& r : (*ring)->records)
+            if (r.kid == ka->kid) {
+              const auto t = keys::tokens_valid_until(r, ctx.keys->settings().rotation);
+              until = format_utc(t) + " (in " + duration_in_words(t - now) + ")";
+            }
+        std::cerr << "gatepass: keys retire " << ka->kid
+                  << ": refused: tokens it signed may still be valid until " << until
+                  << "; retiring it now makes every verifier reject them. Retry then, or use "
+                     "--force (e.g. for a compromised key)\n";
+        return 2;
+      }
+      if (ec) return fail("keys retire " + ka->kid, ec);
       std::cout << "retired " << ka->kid << "\n";
       return 0;
     });

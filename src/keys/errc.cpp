@@ -28,6 +28,8 @@ class category final : public std::error_category {
         return "a key with this kid already exists";
       case errc::key_state_invalid:
         return "the operation does not apply to the key's state";
+      case errc::key_still_verifies:
+        return "tokens this key signed may still be valid";
       case errc::client_not_found:
         return "no client with this id";
       case errc::client_exists:

@@ -18,6 +18,7 @@ enum class errc {
   client_not_found,       // no client with this id
   client_exists,          // a client with this id is already stored
   database,               // PostgreSQL error
+  key_still_verifies,     // a previous key whose tokens may still be valid (retire needs force)
 };
 
 const std::error_category& keys_category() noexcept;

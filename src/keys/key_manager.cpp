@@ -158,12 +158,14 @@ result<std::string> key_manager::import_pem(std::string_view pem, const std::str
   return out;
 }
 
-std::error_code key_manager::retire(const std::string& kid, std::int64_t now) {
+std::error_code key_manager::retire(const std::string& kid, std::int64_t now, bool force) {
   return store_->transact([&](const std::vector<key_record>& records) -> result<store_change> {
     store_change change{records, {}, {}};
     for (auto& r : change.records) {
       if (r.kid != kid) continue;
       if (r.state == key_state::current) return errc::key_state_invalid;
+      if (!force && now < tokens_valid_until(r, settings_.rotation))
+        return errc::key_still_verifies;
       r.state = key_state::retired;
       r.retire_at = now;
       return change;

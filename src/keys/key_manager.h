@@ -45,8 +45,9 @@ class key_manager {
   /// `keys import FILE.pem`: current at once (it already signed elsewhere), or next.
   result<std::string> import_pem(std::string_view pem, const std::string& passphrase,
                                  std::string kid, bool as_next, std::int64_t now);
-  /// `keys retire KID`: next or previous → retired. The current key cannot be retired.
-  std::error_code retire(const std::string& kid, std::int64_t now);
+  /// `keys retire KID`: next or previous → retired. The current key cannot be retired; a
+  /// previous key whose tokens may still be valid (tokens_valid_until) only with `force`.
+  std::error_code retire(const std::string& kid, std::int64_t now, bool force = false);
   /// `keys prune --keep N`: deletes all but the newest N retired keys. Returns how many.
   result<std::size_t> prune(std::size_t keep);
 

@@ -363,6 +363,51 @@ TEST(KeysGenerate, ACurrentKeyThatSkipsPublishAheadIsWarnedAbout) {
   EXPECT_NE(now.err.find("without having been published first"), std::string::npos) << now.err;
 }
 
+// The kid of the first `keys list` row in `state`.
+std::string kid_in_state(const std::string& cfg, const std::vector<std::string>& env,
+                         const std::string& state) {
+  auto list = gp({"--config", cfg, "keys", "list"}, env);
+  EXPECT_EQ(list.exit_code, 0) << describe(list);
+  for (const auto& row : parse_key_list(list.out))
+    if (row.state == state) return row.kid;
+  ADD_FAILURE() << "no " << state << " key in:\n" << list.out;
+  return {};
+}
+
+// retire of a key whose tokens may still be valid is refused (exit 2, saying until when and
+// --force); --force retires a previous key; the current key is refused even with --force
+TEST(KeysRetire, RefusesAKeyWhoseTokensMayStillBeValidWithoutForce) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  const auto cfg = init_home(dir, env);
+  ASSERT_FALSE(cfg.empty());
+  const auto first = kid_in_state(cfg, env, "current");
+  auto gen = gp({"--config", cfg, "keys", "generate", "--current"}, env);
+  ASSERT_EQ(gen.exit_code, 0) << describe(gen);
+  const auto second = kid_in_state(cfg, env, "current");
+  ASSERT_EQ(kid_in_state(cfg, env, "previous"), first);
+
+  struct row {
+    std::string kid;
+    bool force;
+    int exit_code;
+    std::string says;
+  };
+  for (const auto& r : std::vector<row>{{first, false, 2, "--force"},
+                                        {second, false, 2, "current signing key"},
+                                        {second, true, 2, "current signing key"},
+                                        {first, true, 0, "retired " + first}}) {
+    std::vector<std::string> args{"--config", cfg, "keys", "retire", r.kid};
+    if (r.force) args.push_back("--force");
+    auto ret = gp(args, env);
+    SCOPED_TRACE(r.kid + (r.force ? " --force" : ""));
+    EXPECT_EQ(ret.exit_code, r.exit_code) << describe(ret);
+    EXPECT_NE((ret.out + ret.err).find(r.says), std::string::npos) << describe(ret);
+  }
+  EXPECT_EQ(kid_in_state(cfg, env, "retired"), first);
+  EXPECT_EQ(kid_in_state(cfg, env, "current"), second);
+}
+
 TEST(Init, RefusesToOverwriteWithoutForce) {
   temp_dir dir;
   const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};

@@ -137,12 +137,61 @@ TEST_F(FileKeyStore, RotationLifecycleAndPrune) {
   EXPECT_EQ((*ring)->published.keys().size(), 2u);  // old one still published as previous
   EXPECT_EQ(m->retire((*ring)->current->kid(), 3000 + ahead),
             std::error_code(errc::key_state_invalid));
-  ASSERT_FALSE(m->retire(*first, 3000 + ahead));
+  // the previous key's last tokens expire token_ttl + leeway after it stopped signing
+  const auto safe = 2000 + ahead + m->settings().rotation.token_ttl + m->settings().rotation.leeway;
+  ASSERT_FALSE(m->retire(*first, safe));
   auto pruned = m->prune(0);
   ASSERT_TRUE(pruned.has_value());
   EXPECT_EQ(*pruned, 1u);
   EXPECT_FALSE(fs::exists(dir_ / (*first + ".key.pem")));
   EXPECT_EQ(m->retire("no-such-kid", 4000), std::error_code(errc::key_not_found));
+}
+
+// retire refuses a key whose tokens may still be valid unless forced; the current key never
+TEST_F(FileKeyStore, RetireRefusesKeysWhoseTokensMayStillBeValid) {
+  const auto& rot = manager()->settings().rotation;
+  const std::int64_t demoted = 5000;  // the first key becomes previous here
+  const std::int64_t valid_until = demoted + rot.token_ttl + rot.leeway;
+  struct row {
+    const char* name;
+    const char* which;  // "current", "previous" or "next"
+    std::int64_t at;
+    bool force;
+    errc expected;  // {} = retired
+  };
+  const std::vector<row> rows{
+      {"current", "current", valid_until + 86400, false, errc::key_state_invalid},
+      {"current_forced", "current", valid_until + 86400, true, errc::key_state_invalid},
+      {"previous_just_demoted", "previous", demoted, false, errc::key_still_verifies},
+      {"previous_last_second", "previous", valid_until - 1, false, errc::key_still_verifies},
+      {"previous_forced", "previous", demoted + 1, true, errc{}},
+      {"previous_after_tokens_expired", "previous", valid_until, false, errc{}},
+      {"next", "next", demoted + 1, false, errc{}},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    fs::remove_all(dir_);
+    auto m = manager();
+    auto first = m->ensure_initialized(1000);
+    ASSERT_TRUE(first.has_value());
+    auto second = m->generate(demoted, true);  // first → previous at `demoted`
+    ASSERT_TRUE(second.has_value());
+    auto third = m->generate(demoted, false);  // a next key
+    ASSERT_TRUE(third.has_value());
+    const std::string kid = std::string(r.which) == "previous"  ? *first
+                            : std::string(r.which) == "current" ? *second
+                                                                : *third;
+    const auto ec = m->retire(kid, r.at, r.force);
+    EXPECT_EQ(ec, r.expected == errc{} ? std::error_code() : std::error_code(r.expected))
+        << ec.message();
+    auto ring = m->snapshot();
+    ASSERT_TRUE(ring.has_value());
+    for (const auto& rec : (*ring)->records) {
+      if (rec.kid == kid) {
+        EXPECT_EQ(rec.state == key_state::retired, !ec) << rec.kid;
+      }
+    }
+  }
 }
 
 TEST_F(FileKeyStore, ConcurrentForcedRotationsLeaveExactlyOneCurrent) {
