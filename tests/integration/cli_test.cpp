@@ -246,6 +246,37 @@ TEST(ConfigCheck, ReportsEveryMistakeWithFileLineAndField) {
   EXPECT_EQ(ok.exit_code, 0) << describe(ok);
 }
 
+// keys.store names file:DIR or postgresql://… (postgres:// too); another scheme is a config error
+// naming file:line and the field, found by config check, not at first use
+TEST(ConfigCheck, AnUnknownStoreSchemeIsAnErrorWithFileLineAndField) {
+  temp_dir dir;
+  const auto cfg = dir / "gatepass.yaml";
+  const auto text = [](const std::string& store) {
+    return "issuer:\n"                           // 1
+           "  url: https://auth.example.test\n"  // 2
+           "  audience: [orders-api]\n"          // 3
+           "keys:\n"                             // 4
+           "  store: \"" +
+           store + "\"\n";  // 5
+  };
+  for (const std::string bad : {"ftp://x", "s3://bucket/keys", "https://example.test/keys",
+                                "sqlite:keys.db", "", "file:"}) {
+    write_file(cfg, text(bad));
+    auto r = gp({"--config", cfg.string(), "config", "check"}, {"GATEPASS_CONFIG"});
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    EXPECT_NE(r.err.find(cfg.string() + ":5: keys.store:"), std::string::npos) << r.err;
+  }
+  for (const std::string good :
+       {"file:keys", "keys", "/var/lib/gatepass/keys", "postgresql://gp@db.example.test/gatepass",
+        "postgres://gp@db.example.test/gatepass"}) {
+    write_file(cfg, text(good));
+    auto r = gp({"--config", cfg.string(), "config", "check"}, {"GATEPASS_CONFIG"});
+    SCOPED_TRACE(good);
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+  }
+}
+
 // A route whose path the gateway answers itself (operations endpoints, forward-auth) would
 // never reach its upstream: a config error naming the line, unless admin_listen moves them.
 TEST(ConfigCheck, RoutesTheGatewayAnswersItselfAreErrors) {
