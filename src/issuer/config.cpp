@@ -91,6 +91,10 @@ keys_section parse_keys(const YAML::Node& ks, reader& r) {
   }
   k.passphrase_env = r.str(ks["passphrase_env"], "keys.passphrase_env");
   k.passphrase_file = r.str(ks["passphrase_file"], "keys.passphrase_file");
+  if (!k.passphrase_env.empty())
+    k.passphrase_line = ks["passphrase_env"].Mark().line + 1;
+  else if (!k.passphrase_file.empty())
+    k.passphrase_line = ks["passphrase_file"].Mark().line + 1;
   if (!k.passphrase_env.empty() && !k.passphrase_file.empty())
     r.problem(ks["passphrase_file"], "keys.passphrase_file",
               "give passphrase_env or passphrase_file, not both");

@@ -277,6 +277,38 @@ TEST(ConfigCheck, AnUnknownStoreSchemeIsAnErrorWithFileLineAndField) {
   }
 }
 
+// a passphrase that cannot be read is a config error naming the line of the field that names it
+TEST(ConfigCheck, AnUnreadablePassphraseNamesFileLineAndField) {
+  temp_dir dir;
+  const auto cfg = dir / "gatepass.yaml";
+  fs::create_directories(dir / "a-folder");
+  struct row {
+    std::string field_line;  // line 6 of the config
+    std::string expected;    // "<field>:" after file:6:
+  };
+  for (const auto& r : std::vector<row>{
+           {"  passphrase_file: no-such-file\n", "keys.passphrase_file:"},
+           {"  passphrase_file: a-folder\n", "keys.passphrase_file:"},
+           {"  passphrase_env: GATEPASS_TEST_UNSET_PASSPHRASE\n", "keys.passphrase_env:"}}) {
+    write_file(cfg,
+               "issuer:\n"                           // 1
+               "  url: https://auth.example.test\n"  // 2
+               "  audience: [orders-api]\n"          // 3
+               "keys:\n"                             // 4
+               "  store: file:keys\n" +              // 5
+                   r.field_line);                    // 6
+    SCOPED_TRACE(r.field_line);
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"config", "check"}, {"keys", "list"}}) {
+      std::vector<std::string> argv{"--config", cfg.string()};
+      argv.insert(argv.end(), args.begin(), args.end());
+      auto p = gp(argv, {"GATEPASS_CONFIG", "GATEPASS_TEST_UNSET_PASSPHRASE"});
+      EXPECT_EQ(p.exit_code, 2) << describe(p);
+      EXPECT_NE(p.err.find(cfg.string() + ":6: " + r.expected), std::string::npos) << p.err;
+    }
+  }
+}
+
 // A route whose path the gateway answers itself (operations endpoints, forward-auth) would
 // never reach its upstream: a config error naming the line, unless admin_listen moves them.
 TEST(ConfigCheck, RoutesTheGatewayAnswersItselfAreErrors) {
