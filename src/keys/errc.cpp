@@ -30,6 +30,8 @@ class category final : public std::error_category {
         return "the operation does not apply to the key's state";
       case errc::key_still_verifies:
         return "tokens this key signed may still be valid";
+      case errc::rsa_exponent_small:
+        return "RSA public exponent below 65537 refused (NIST SP 800-56B: 65537 <= e < 2^256)";
       case errc::client_not_found:
         return "no client with this id";
       case errc::client_exists:

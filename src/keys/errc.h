@@ -19,6 +19,7 @@ enum class errc {
   client_exists,          // a client with this id is already stored
   database,               // PostgreSQL error
   key_still_verifies,     // a previous key whose tokens may still be valid (retire needs force)
+  rsa_exponent_small,     // an imported RSA key's public exponent is below 65537
 };
 
 const std::error_category& keys_category() noexcept;

@@ -1,7 +1,12 @@
 #include "keys/key_manager.h"
 
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+
 #include <algorithm>
 
+#include "common/ossl.h"
+#include "jose/errc.h"
 #include "keys/certificate.h"
 #include "keys/errc.h"
 #include "keys/key_generator.h"
@@ -128,6 +133,18 @@ result<std::string> key_manager::import_pem(std::string_view pem, const std::str
                                             std::string kid, bool as_next, std::int64_t now) {
   auto key = read_private_pem(pem, passphrase, std::nullopt, std::move(kid));
   if (!key) return key.error();
+  // jose refuses e = 1, an even e and e above 64 bits for every key; a key gatepass signs with
+  // must also meet NIST SP 800-56B §6.2 (e >= 65537), which e = 3 keys from old tools do not
+  if (key->kty() == jose::key_type::rsa) {
+    BIGNUM* raw_e = nullptr;
+    if (EVP_PKEY_get_bn_param(key->pkey(), OSSL_PKEY_PARAM_RSA_E, &raw_e) != 1) {
+      ERR_clear_error();
+      return jose::errc::key_bad_pem;
+    }
+    const ossl::bn_ptr e(raw_e);
+    // BN_get_word gives ULONG_MAX for an e too large for a word: not small
+    if (BN_get_word(e.get()) < 65537) return errc::rsa_exponent_small;
+  }
   // an imported RSA key signs with the configured RSA algorithm (RS256 by default)
   if (key->kty() == jose::key_type::rsa &&
       (jose::family(settings_.algorithm) == jose::alg_family::rsa_pkcs1 ||

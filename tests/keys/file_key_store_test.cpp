@@ -1,12 +1,15 @@
 // The file store: atomic writes, wrong passphrase changes nothing, corrupted and foreign files,
 // concurrent rotations under the lock.
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "common/ossl.h"
 #include "keys/errc.h"
 #include "keys/key_manager.h"
 #include "keys/key_store.h"
@@ -191,6 +194,51 @@ TEST_F(FileKeyStore, RetireRefusesKeysWhoseTokensMayStillBeValid) {
         EXPECT_EQ(rec.state == key_state::retired, !ec) << rec.kid;
       }
     }
+  }
+}
+
+// A 2048-bit RSA private key with public exponent `e`, as PKCS#8 PEM.
+std::string rsa_pem_with_exponent(unsigned long e) {
+  ossl::pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  ossl::bn_ptr bn(BN_new());
+  EVP_PKEY* raw = nullptr;
+  if (!ctx || !bn || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), 2048) != 1 || BN_set_word(bn.get(), e) != 1 ||
+      EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx.get(), bn.get()) != 1 ||
+      EVP_PKEY_generate(ctx.get(), &raw) != 1)
+    return {};
+  const ossl::pkey_ptr key(raw);
+  ossl::bio_ptr bio(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
+    return {};
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+// keys import refuses RSA keys with e < 65537 (NIST SP 800-56B); jose already refuses e = 1 and
+// an even e; 65537 and larger odd exponents are imported
+TEST_F(FileKeyStore, ImportRefusesRsaPublicExponentsBelow65537) {
+  struct row {
+    unsigned long e;
+    std::error_code expected;
+  };
+  for (const auto& r : std::vector<row>{{3, errc::rsa_exponent_small},
+                                        {17, errc::rsa_exponent_small},
+                                        {65535, errc::rsa_exponent_small},
+                                        {65537, {}},
+                                        {65539, {}}}) {
+    SCOPED_TRACE("e=" + std::to_string(r.e));
+    const auto pem = rsa_pem_with_exponent(r.e);
+    ASSERT_FALSE(pem.empty());
+    fs::remove_all(dir_);
+    auto m = manager();
+    ASSERT_TRUE(m->ensure_initialized(1000).has_value());
+    auto kid = m->import_pem(pem, "", {}, true, 2000);
+    EXPECT_EQ(kid ? std::error_code() : kid.error(), r.expected);
+    auto ring = m->snapshot();
+    ASSERT_TRUE(ring.has_value());
+    EXPECT_EQ((*ring)->records.size(), r.expected ? 1u : 2u) << "a refused key was stored";
   }
 }
 
