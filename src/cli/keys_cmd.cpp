@@ -8,6 +8,8 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <iterator>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/context.h"
@@ -109,6 +111,55 @@ struct common_opts {
   std::string config;
 };
 
+// The outermost folder of `p` that does not exist yet (what create_directories(p) would make),
+// or empty when p exists.
+fs::path first_missing(const fs::path& p) {
+  std::error_code ec;
+  fs::path missing;
+  for (auto at = fs::absolute(p, ec); !ec && !at.empty() && !fs::exists(at, ec);
+       at = at.parent_path()) {
+    missing = at;
+    if (at == at.parent_path()) break;
+  }
+  return ec ? fs::path() : missing;  // when in doubt, nothing counts as made by init
+}
+
+// What a failed `gatepass init` undoes: only what it created (folders that did not exist, the
+// config file, or the config it overwrote with --force, restored), so a second init can run.
+class init_rollback {
+ public:
+  init_rollback(const fs::path& dir, fs::path cfg, const fs::path& store_dir)
+      : dir_(first_missing(dir)),
+        store_(store_dir.empty() ? fs::path() : first_missing(store_dir)),
+        cfg_(std::move(cfg)) {
+    std::error_code ec;
+    if (fs::exists(cfg_, ec)) {
+      std::ifstream in(cfg_, std::ios::binary);
+      old_cfg_ = std::string(std::istreambuf_iterator<char>(in), {});
+    }
+  }
+  init_rollback(const init_rollback&) = delete;
+  init_rollback& operator=(const init_rollback&) = delete;
+  ~init_rollback() {
+    if (done_) return;
+    std::error_code ec;
+    if (old_cfg_) {
+      std::ofstream out(cfg_, std::ios::binary | std::ios::trunc);
+      out << *old_cfg_;
+    } else {
+      fs::remove(cfg_, ec);
+    }
+    if (!store_.empty()) fs::remove_all(store_, ec);
+    if (!dir_.empty()) fs::remove_all(dir_, ec);
+  }
+  void commit() noexcept { done_ = true; }
+
+ private:
+  fs::path dir_, store_, cfg_;
+  std::optional<std::string> old_cfg_;
+  bool done_ = false;
+};
+
 }  // namespace
 
 void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config_flag) {
@@ -135,6 +186,16 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
         std::cerr << "gatepass: " << cfg.string() << " exists; use --force to overwrite\n";
         return 2;
       }
+      // the key store's folder, when it is one: created by this init unless it exists
+      fs::path store_dir;
+      {
+        config::file where;
+        where.path = cfg.string();
+        where.keys.store = ia->store;
+        const auto uri = config::store_uri(where);
+        if (uri.rfind("file:", 0) == 0) store_dir = uri.substr(5);
+      }
+      init_rollback rollback(dir, cfg, store_dir);
       fs::create_directories(dir);
       std::string aud;
       for (const auto& a : ia->audience) aud += (aud.empty() ? "" : ", ") + a;
@@ -166,7 +227,12 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       }
       auto ctx = open_context(cfg.string());
       auto kid = ctx.keys->ensure_initialized(wall_clock());
-      if (!kid) return fail("first key", kid.error());
+      if (!kid) {
+        std::cerr << "gatepass: init: " << cfg.string() << " not written: the first key could "
+                  << "not be stored\n";
+        return fail("first key", kid.error());
+      }
+      rollback.commit();
       std::cout << "wrote " << cfg.string() << "\n";
       if (!kid->empty())
         std::cout << "created key " << *kid << " (" << ctx.cfg.keys.algorithm << ", current) in "

@@ -471,6 +471,31 @@ TEST(KeysRetire, RefusesAKeyWhoseTokensMayStillBeValidWithoutForce) {
   EXPECT_EQ(kid_in_state(cfg, env, "current"), second);
 }
 
+// A failed init removes what it created (the config, folders it made), or puts back the config
+// it overwrote with --force: a second init runs
+TEST(Init, AFailedInitLeavesNothingBehind) {
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  for (const std::string store : {"ftp://x", "postgresql://gatepass@127.0.0.1:1/gatepass"}) {
+    SCOPED_TRACE(store);
+    temp_dir dir;
+    const auto home = dir / "new" / "home";
+    auto bad =
+        gp({"init", "--dir", home.string(), "--issuer", "https://a.example.test", "--store", store},
+           env);
+    EXPECT_EQ(bad.exit_code, 2) << describe(bad);
+    EXPECT_FALSE(fs::exists(dir / "new")) << "init left " << (dir / "new");
+    auto good = gp({"init", "--dir", home.string(), "--issuer", "https://a.example.test"}, env);
+    EXPECT_EQ(good.exit_code, 0) << describe(good);
+    // --force over a working home with a failing store: the old config comes back
+    const auto before = snapshot_tree(home);
+    auto forced = gp({"init", "--dir", home.string(), "--issuer", "https://b.example.test",
+                      "--store", store, "--force"},
+                     env);
+    EXPECT_EQ(forced.exit_code, 2) << describe(forced);
+    EXPECT_TRUE(snapshot_tree(home) == before) << "a failed init --force changed files";
+  }
+}
+
 TEST(Init, RefusesToOverwriteWithoutForce) {
   temp_dir dir;
   const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
