@@ -285,11 +285,30 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
     status.code = guarded([&] {
       auto ctx = open_context(config_flag);
       std::string pass;
-      if (!ka->passphrase_env.empty())
-        if (const char* v = std::getenv(ka->passphrase_env.c_str())) pass = v;
+      if (!ka->passphrase_env.empty()) {
+        const char* v = std::getenv(ka->passphrase_env.c_str());
+        if (v == nullptr || *v == '\0') {
+          std::cerr << "gatepass: keys import " << ka->file << ": --passphrase-env "
+                    << ka->passphrase_env << ": environment variable is not set\n";
+          return 2;
+        }
+        pass = v;
+      }
+      // the store opens first: its own wrong passphrase is not taken for the PEM's below
+      if (auto ring = ctx.keys->snapshot(); !ring) return fail("key store", ring.error());
       const bool replaces = !ka->as_next && signs_already(ctx);
       auto kid =
           ctx.keys->import_pem(read_input(ka->file), pass, ka->kid, ka->as_next, wall_clock());
+      if (kid.has_error() && kid.error() == keys::errc::passphrase_needed) {
+        std::cerr << "gatepass: keys import " << ka->file
+                  << ": encrypted: a passphrase is needed (--passphrase-env VAR, the name of an "
+                     "environment variable holding it)\n";
+        return 2;
+      }
+      if (kid.has_error() && kid.error() == keys::errc::wrong_passphrase) {
+        std::cerr << "gatepass: keys import " << ka->file << ": wrong passphrase or damaged key\n";
+        return 2;
+      }
       if (!kid) return fail("keys import " + ka->file, kid.error());
       if (replaces) warn_unpublished(*kid);
       std::cout << "imported " << *kid << (ka->as_next ? " as next" : " as current") << "\n";

@@ -21,7 +21,9 @@ class category final : public std::error_category {
       case errc::store_not_initialized:
         return "key store is empty: run `gatepass init` or `gatepass keys generate`";
       case errc::wrong_passphrase:
-        return "a private key could not be decrypted: wrong passphrase?";
+        return "a private key could not be decrypted: wrong passphrase or damaged key";
+      case errc::passphrase_needed:
+        return "the private key is encrypted: a passphrase is needed";
       case errc::key_not_found:
         return "no key with this kid";
       case errc::key_exists:

@@ -20,6 +20,7 @@ enum class errc {
   database,               // PostgreSQL error
   key_still_verifies,     // a previous key whose tokens may still be valid (retire needs force)
   rsa_exponent_small,     // an imported RSA key's public exponent is below 65537
+  passphrase_needed,      // a private key is encrypted and no passphrase was given
 };
 
 const std::error_category& keys_category() noexcept;

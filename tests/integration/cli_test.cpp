@@ -471,6 +471,54 @@ TEST(KeysRetire, RefusesAKeyWhoseTokensMayStillBeValidWithoutForce) {
   EXPECT_EQ(kid_in_state(cfg, env, "current"), second);
 }
 
+// keys import says which is wrong with an encrypted PEM: no passphrase, or a wrong one; and
+// refuses an RSA key with a public exponent below 65537
+TEST(KeysImport, EncryptedPemsAndSmallRsaExponentsAreClearErrors) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG",
+                                     "PEM_PASS=right one", "WRONG_PASS=wrong one"};
+  const auto cfg = init_home(dir, env);
+  ASSERT_FALSE(cfg.empty());
+  const auto encrypted = dir / "encrypted.pem";
+  auto o = run(
+      {"/usr/bin/env", "openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+       "ec_paramgen_curve:P-256", "-aes256", "-pass", "env:PEM_PASS", "-out", encrypted.string()},
+      env);
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  const auto e3 = dir / "e3.pem";
+  auto r3 = run({"/usr/bin/env", "openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                 "rsa_keygen_bits:2048", "-pkeyopt", "rsa_keygen_pubexp:3", "-out", e3.string()});
+  ASSERT_EQ(r3.exit_code, 0) << describe(r3);
+  struct row {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string says;
+  };
+  for (const auto& r : std::vector<row>{
+           {{encrypted.string()}, 2, "encrypted: a passphrase is needed"},
+           {{encrypted.string(), "--passphrase-env", "WRONG_PASS"},
+            2,
+            "wrong passphrase or damaged key"},
+           {{encrypted.string(), "--passphrase-env", "NO_SUCH_VARIABLE"}, 2, "NO_SUCH_VARIABLE"},
+           {{e3.string()}, 2, "65537"},
+           {{encrypted.string(), "--passphrase-env", "PEM_PASS", "--as-next"}, 0, "imported"}}) {
+    std::vector<std::string> args{"--config", cfg, "keys", "import"};
+    args.insert(args.end(), r.args.begin(), r.args.end());
+    auto imp = gp(args, env);
+    SCOPED_TRACE(r.says);
+    EXPECT_EQ(imp.exit_code, r.exit_code) << describe(imp);
+    EXPECT_NE((imp.out + imp.err).find(r.says), std::string::npos) << describe(imp);
+  }
+  // the messages differ
+  auto none = gp({"--config", cfg, "keys", "import", encrypted.string()}, env);
+  auto wrong =
+      gp({"--config", cfg, "keys", "import", encrypted.string(), "--passphrase-env", "WRONG_PASS"},
+         env);
+  EXPECT_NE(none.err, wrong.err);
+  auto list = gp({"--config", cfg, "keys", "list"}, env);
+  EXPECT_EQ(parse_key_list(list.out).size(), 2u) << list.out;  // the init key and the good import
+}
+
 // A failed init removes what it created (the config, folders it made), or puts back the config
 // it overwrote with --force: a second init runs
 TEST(Init, AFailedInitLeavesNothingBehind) {
