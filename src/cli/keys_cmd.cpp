@@ -72,6 +72,23 @@ void warn_unpublished(const std::string& kid) {
          "new key ahead with `keys generate` or `keys import --as-next`, then `keys rotate`\n";
 }
 
+// A new next key retires the next key already published (add_key keeps one next): verifiers
+// cached it, and an operator may have announced it. Said, as a current key that skips
+// publish_ahead is; returns the kid replaced, or empty.
+std::string next_key_replaced(cli::context& ctx) {
+  auto ring = ctx.keys->snapshot();
+  if (!ring || !(*ring)->current) return {};  // with no current key the new one signs at once
+  for (const auto& r : (*ring)->records)
+    if (r.state == keys::key_state::next) return r.kid;
+  return {};
+}
+void warn_next_replaced(const std::string& old_kid, const std::string& kid) {
+  std::cerr << "warning: " << kid << " replaces the next key " << old_kid
+            << ", which is retired now: it was published (verifiers may have cached it) but "
+               "never signed; "
+            << kid << " becomes current after publish_ahead\n";
+}
+
 int fail(const std::string& what, const std::error_code& ec) {
   std::cerr << "gatepass: " << what << ": " << ec.message() << "\n";
   return 2;
@@ -266,9 +283,11 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
     status.code = guarded([&] {
       auto ctx = open_context(config_flag);
       const bool replaces = ka->current && signs_already(ctx);
+      const auto old_next = ka->current ? std::string() : next_key_replaced(ctx);
       auto kid = ctx.keys->generate(wall_clock(), ka->current, ka->kid);
       if (!kid) return fail("keys generate", kid.error());
       if (replaces) warn_unpublished(*kid);
+      if (!old_next.empty()) warn_next_replaced(old_next, *kid);
       std::cout << *kid << "\n";
       return 0;
     });
@@ -297,6 +316,7 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       // the store opens first: its own wrong passphrase is not taken for the PEM's below
       if (auto ring = ctx.keys->snapshot(); !ring) return fail("key store", ring.error());
       const bool replaces = !ka->as_next && signs_already(ctx);
+      const auto old_next = ka->as_next ? next_key_replaced(ctx) : std::string();
       auto kid =
           ctx.keys->import_pem(read_input(ka->file), pass, ka->kid, ka->as_next, wall_clock());
       if (kid.has_error() && kid.error() == keys::errc::passphrase_needed) {
@@ -311,6 +331,7 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       }
       if (!kid) return fail("keys import " + ka->file, kid.error());
       if (replaces) warn_unpublished(*kid);
+      if (!old_next.empty()) warn_next_replaced(old_next, *kid);
       std::cout << "imported " << *kid << (ka->as_next ? " as next" : " as current") << "\n";
       return 0;
     });

@@ -471,6 +471,35 @@ TEST(KeysRetire, RefusesAKeyWhoseTokensMayStillBeValidWithoutForce) {
   EXPECT_EQ(kid_in_state(cfg, env, "current"), second);
 }
 
+// A new next key retires the next key already published: said, as a current key that skips
+// publish_ahead is; a first next key is not warned about
+TEST(KeysGenerate, ReplacingAPublishedNextKeyIsWarnedAbout) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  const auto cfg = init_home(dir, env);
+  ASSERT_FALSE(cfg.empty());
+  auto first = gp({"--config", cfg, "keys", "generate"}, env);
+  ASSERT_EQ(first.exit_code, 0) << describe(first);
+  EXPECT_EQ(first.err.find("replaces"), std::string::npos) << first.err;
+  const auto a = trim(first.out);
+  auto second = gp({"--config", cfg, "keys", "generate"}, env);
+  ASSERT_EQ(second.exit_code, 0) << describe(second);
+  EXPECT_NE(second.err.find("replaces the next key " + a), std::string::npos) << second.err;
+  const auto b = trim(second.out);
+  // keys import --as-next the same way
+  const auto pem = dir / "imported.pem";
+  auto o = run({"/usr/bin/env", "openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-out", pem.string()});
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  auto imp = gp({"--config", cfg, "keys", "import", pem.string(), "--as-next"}, env);
+  ASSERT_EQ(imp.exit_code, 0) << describe(imp);
+  EXPECT_NE(imp.err.find("replaces the next key " + b), std::string::npos) << imp.err;
+  // --current leaves the next key alone: no such warning
+  auto cur = gp({"--config", cfg, "keys", "generate", "--current"}, env);
+  ASSERT_EQ(cur.exit_code, 0) << describe(cur);
+  EXPECT_EQ(cur.err.find("replaces the next key"), std::string::npos) << cur.err;
+}
+
 // keys import says which is wrong with an encrypted PEM: no passphrase, or a wrong one; and
 // refuses an RSA key with a public exponent below 65537
 TEST(KeysImport, EncryptedPemsAndSmallRsaExponentsAreClearErrors) {
