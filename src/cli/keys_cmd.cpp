@@ -354,6 +354,7 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       auto ctx = open_context(config_flag);
       auto ring = ctx.keys->snapshot();
       if (!ring) return fail("keys list", ring.error());
+      warn_unencrypted_keys(ctx.cfg, **ring);
       auto t = [](std::int64_t v) { return v == 0 ? std::string("-") : format_utc(v); };
       std::cout << std::left << std::setw(45) << "KID" << std::setw(7) << "ALG" << std::setw(10)
                 << "STATE" << std::setw(22) << "CREATED" << std::setw(22) << "ACTIVATED"
@@ -576,6 +577,7 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
         }
       auto ring = ctx.keys->snapshot();
       if (!ring) return fail("key store", ring.error());
+      warn_unencrypted_keys(ctx.cfg, **ring);
       if (!(*ring)->current) return fail("key store", keys::errc::store_not_initialized);
       issuer::token_service svc(ctx.cfg.issuer->url, ctx.cfg.issuer->audience,
                                 ctx.cfg.issuer->token_ttl);

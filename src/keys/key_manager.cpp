@@ -222,6 +222,7 @@ result<std::shared_ptr<const key_ring>> key_manager::snapshot() {
   for (auto& sk : *loaded) {
     ring->records.push_back(sk.meta);
     if (!sk.key || !is_published(sk.meta.state)) continue;
+    if (!sk.encrypted) ring->unencrypted.push_back(sk.meta.kid);
     if (sk.meta.state == key_state::current) ring->current = *sk.key;
     published.push_back(*sk.key);
     if (!sk.cert_der.empty()) ring->certs.emplace_back(sk.meta.kid, sk.cert_der);

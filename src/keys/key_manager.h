@@ -26,6 +26,7 @@ struct key_ring {
   jose::key_set published;                                 // next + current + previous
   std::vector<std::pair<std::string, std::string>> certs;  // kid → DER
   std::string version;                                     // store version it was read at
+  std::vector<std::string> unencrypted;  // kids of private keys stored unencrypted
 };
 
 class key_manager {

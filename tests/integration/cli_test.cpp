@@ -548,6 +548,48 @@ TEST(KeysImport, EncryptedPemsAndSmallRsaExponentsAreClearErrors) {
   EXPECT_EQ(parse_key_list(list.out).size(), 2u) << list.out;  // the init key and the good import
 }
 
+// A passphrase configured later leaves the keys written before it unencrypted: every command
+// that loads the keys warns once, naming each such kid; new keys are encrypted
+TEST(KeysList, KeysWrittenBeforeThePassphraseAreWarnedAbout) {
+  temp_dir dir;
+  const std::vector<std::string> no_pass{"GATEPASS_PASSPHRASE", "GATEPASS_CONFIG"};
+  auto init =
+      gp({"init", "--dir", dir.path().string(), "--issuer", "https://a.example.test"}, no_pass);
+  ASSERT_EQ(init.exit_code, 0) << describe(init);
+  const auto cfg = (dir / "gatepass.yaml").string();
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  const auto old_kid = kid_in_state(cfg, no_pass, "current");
+  // without a passphrase configured: the existing UNENCRYPTED warning only
+  auto before = gp({"--config", cfg, "keys", "list"}, no_pass);
+  EXPECT_EQ(before.err.find("WARNING: key "), std::string::npos) << before.err;
+  const auto text = read_file(cfg);
+  const std::string commented = "  # passphrase_env: GATEPASS_PASSPHRASE";
+  ASSERT_NE(text.find(commented), std::string::npos) << text;
+  write_file(cfg, replace_once(text, commented, "  passphrase_env: GATEPASS_PASSPHRASE #"));
+  auto gen = gp({"--config", cfg, "keys", "generate"}, env);
+  ASSERT_EQ(gen.exit_code, 0) << describe(gen);
+  const auto new_kid = trim(gen.out);
+  EXPECT_NE(read_file(dir / "keys" / (new_kid + ".key.pem")).find("BEGIN ENCRYPTED PRIVATE KEY"),
+            std::string::npos);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"keys", "list"}, {"token", "issue", "--sub", "alice"}}) {
+    std::vector<std::string> argv{"--config", cfg};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = gp(argv, env);
+    SCOPED_TRACE(args[0] + " " + args[1]);
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    const auto warning = "WARNING: key " + old_kid + " is stored UNENCRYPTED";
+    const auto at = r.err.find(warning);
+    EXPECT_NE(at, std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(warning, at + 1), std::string::npos) << "warned twice:\n" << r.err;
+    EXPECT_EQ(r.err.find("WARNING: key " + new_kid), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("keys.passphrase_env"), std::string::npos) << r.err;
+  }
+  // nothing was rewritten behind the user's back
+  EXPECT_NE(read_file(dir / "keys" / (old_kid + ".key.pem")).find("BEGIN PRIVATE KEY"),
+            std::string::npos);
+}
+
 // A failed init removes what it created (the config, folders it made), or puts back the config
 // it overwrote with --force: a second init runs
 TEST(Init, AFailedInitLeavesNothingBehind) {
