@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <regex>
 #include <set>
 
 #include "integration/setup.h"
@@ -613,6 +614,47 @@ TEST(Init, AFailedInitLeavesNothingBehind) {
     EXPECT_EQ(forced.exit_code, 2) << describe(forced);
     EXPECT_TRUE(snapshot_tree(home) == before) << "a failed init --force changed files";
   }
+}
+
+// decode is the jwt.io view: it shows an unsigned (alg none) token with a warning, exit 0, and
+// verify still rejects it; times read in words ("issued now", never "issued in 0 s")
+TEST(TokenDecode, ShowsAnUnsignedTokenWithAWarningAndTimesInWords) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  const auto cfg = init_home(dir, env);
+  ASSERT_FALSE(cfg.empty());
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  auto pub = gp({"--config", cfg, "publish", "--out", (dir / "pub").string()}, env);
+  ASSERT_EQ(pub.exit_code, 0) << describe(pub);
+  const auto claims = R"({"sub":"mallory","scope":"ADMIN","iat":)" + std::to_string(now) +
+                      R"(,"exp":)" + std::to_string(now + 3630) + "}";  // "1 h" for 30 s
+  for (const std::string alg : {"none", "None", "nOnE"}) {
+    for (const std::string sig : {"", "c2lnbmF0dXJl"}) {
+      SCOPED_TRACE(alg + " signature '" + sig + "'");
+      const auto token = base64url_encode(R"({"alg":")" + alg + R"(","typ":"JWT"})") + "." +
+                         base64url_encode(claims) + "." + sig;
+      auto d = gp({"token", "decode", token});
+      EXPECT_EQ(d.exit_code, 0) << describe(d);
+      EXPECT_NE(d.out.find("UNSIGNED"), std::string::npos) << d.out;
+      EXPECT_NE(d.out.find("\"mallory\""), std::string::npos) << d.out;
+      EXPECT_NE(d.out.find("expires in 1 h"), std::string::npos) << d.out;
+      auto verified =
+          gp({"token", "verify", token, "--jwks", (dir / "pub/.well-known/jwks.json").string()});
+      EXPECT_EQ(verified.exit_code, 1) << describe(verified);
+    }
+  }
+  // a token issued this second: "issued now" (or "issued N s ago" on a slow machine), never
+  // "issued in 0 s"
+  auto t = gp({"--config", cfg, "token", "issue", "--sub", "alice"}, env);
+  ASSERT_EQ(t.exit_code, 0) << describe(t);
+  auto d = gp({"token", "decode", trim(t.out)});
+  EXPECT_EQ(d.exit_code, 0) << describe(d);
+  EXPECT_EQ(d.out.find(" in 0 s"), std::string::npos) << d.out;
+  EXPECT_TRUE(std::regex_search(d.out, std::regex(R"(iat: \S+ \(issued (now|\d+ s ago)\))")))
+      << d.out;
+  EXPECT_EQ(d.out.find("UNSIGNED"), std::string::npos) << d.out;
 }
 
 TEST(Init, RefusesToOverwriteWithoutForce) {
