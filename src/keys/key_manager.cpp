@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/duration.h"
 #include "common/ossl.h"
 #include "jose/errc.h"
 #include "keys/certificate.h"
@@ -78,6 +79,9 @@ result<bool> key_manager::tick(std::int64_t now) {
 
 result<std::string> key_manager::rotate(std::int64_t now, bool force) {
   std::string message;
+  const auto ready = [now](std::int64_t at) {
+    return format_utc(at) + " (in " + duration_in_words(at - now) + ")";
+  };
   auto ec = store_->transact([&](const std::vector<key_record>& records) -> result<store_change> {
     if (records.empty()) return errc::store_not_initialized;
     auto plan = rotate_now(records, now, settings_.rotation, force);
@@ -93,16 +97,24 @@ result<std::string> key_manager::rotate(std::int64_t now, bool force) {
       message = as_current
                     ? "key " + sk->meta.kid +
                           " is now current (forced); the old key stays published as previous"
-                    : "new key " + sk->meta.kid + " published as next; it becomes current in " +
-                          std::to_string(settings_.rotation.publish_ahead) +
-                          " s (run `keys rotate` again then, or let `serve` do it)";
+                    : "new key " + sk->meta.kid +
+                          " published as next; no key was promoted: it can become current at " +
+                          ready(now + settings_.rotation.publish_ahead) +
+                          ", once published for publish_ahead (run `keys rotate` again then, or "
+                          "let `serve` do it)";
       change.added.push_back(std::move(*sk));
     } else if (plan.action == manual_rotation::promoted) {
       for (const auto& r : change.records)
         if (r.state == key_state::current) message = "key " + r.kid + " is now current";
     } else {
-      message = "the next key is not published long enough yet; it may become current in " +
-                std::to_string(plan.ready_at - now) + " s (use --now for a compromised key)";
+      std::string next_kid;
+      for (const auto& r : change.records)
+        if (r.state == key_state::next) next_kid = r.kid;
+      message = "no key was promoted: the next key " + next_kid +
+                " is not published long enough yet; it can become current at " +
+                ready(plan.ready_at) +
+                " (run `keys rotate` again then, or let `serve` do it; --now for a compromised "
+                "key)";
     }
     return change;
   });

@@ -549,6 +549,27 @@ TEST(KeysImport, EncryptedPemsAndSmallRsaExponentsAreClearErrors) {
   EXPECT_EQ(parse_key_list(list.out).size(), 2u) << list.out;  // the init key and the good import
 }
 
+// keys rotate without --now that promotes nothing exits 0 (a cron job calls it) and says so:
+// no key was promoted, and when one can be
+TEST(KeysRotate, DecliningToPromoteSaysNothingWasPromotedAndWhen) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  const auto cfg = init_home(dir, env);
+  ASSERT_FALSE(cfg.empty());
+  const auto current = kid_in_state(cfg, env, "current");
+  for (const char* says : {"published as next; no key was promoted: it can become current at ",
+                           "no key was promoted: the next key "}) {
+    auto r = gp({"--config", cfg, "keys", "rotate"}, env);
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_NE(r.out.find(says), std::string::npos) << r.out;
+    // publish_ahead (2 h) from the first rotate, in words: "(in 2 h)", "(in 1 h 59 min)"
+    EXPECT_TRUE(r.out.find("(in 2 h)") != std::string::npos ||
+                r.out.find("(in 1 h 59 min)") != std::string::npos)
+        << r.out;
+    EXPECT_EQ(kid_in_state(cfg, env, "current"), current);
+  }
+}
+
 // A passphrase configured later leaves the keys written before it unencrypted: every command
 // that loads the keys warns once, naming each such kid; new keys are encrypted
 TEST(KeysList, KeysWrittenBeforeThePassphraseAreWarnedAbout) {
