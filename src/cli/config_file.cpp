@@ -2,10 +2,12 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <system_error>
 
 #include "common/yaml_reader.h"
 #include "jose/algorithm.h"
@@ -55,21 +57,31 @@ std::string store_uri(const file& f) {
 }
 
 std::string passphrase(const file& f) {
+  // file:line: field: — as every other config error
+  const auto at = [&](const char* field) {
+    return f.path + ":" + std::to_string(f.keys.passphrase_line) + ": " + field + ": ";
+  };
   if (!f.keys.passphrase_env.empty()) {
     const char* v = std::getenv(f.keys.passphrase_env.c_str());
     if (v == nullptr || *v == '\0')
-      throw error({f.path + ": keys.passphrase_env: environment variable " + f.keys.passphrase_env +
+      throw error({at("keys.passphrase_env") + "environment variable " + f.keys.passphrase_env +
                    " is not set"});
     return v;
   }
   if (!f.keys.passphrase_file.empty()) {
     fs::path p(f.keys.passphrase_file);
     if (p.is_relative()) p = fs::path(f.path).parent_path() / p;
+    std::error_code ec;
+    if (fs::is_directory(p, ec))
+      throw error({at("keys.passphrase_file") + p.string() + " is a folder, not a file"});
     std::ifstream in(p, std::ios::binary);
-    if (!in) throw error({f.path + ": keys.passphrase_file: cannot read " + p.string()});
+    if (!in)
+      throw error({at("keys.passphrase_file") + "cannot read " + p.string() + ": " +
+                   std::generic_category().message(errno)});
     std::string s((std::istreambuf_iterator<char>(in)), {});
+    if (in.bad()) throw error({at("keys.passphrase_file") + "cannot read " + p.string()});
     while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-    if (s.empty()) throw error({f.path + ": keys.passphrase_file: " + p.string() + " is empty"});
+    if (s.empty()) throw error({at("keys.passphrase_file") + p.string() + " is empty"});
     return s;
   }
   return {};

@@ -16,6 +16,21 @@ void warn_if_no_passphrase(const config::file& cfg) {
             << ": private keys are stored UNENCRYPTED.\n";
 }
 
+void warn_unencrypted_keys(const config::file& cfg, const keys::key_ring& ring) {
+  static bool warned = false;
+  const bool configured = !cfg.keys.passphrase_env.empty() || !cfg.keys.passphrase_file.empty();
+  if (warned || !configured || ring.unencrypted.empty()) return;
+  warned = true;
+  const char* field =
+      cfg.keys.passphrase_env.empty() ? "keys.passphrase_file" : "keys.passphrase_env";
+  for (const auto& kid : ring.unencrypted)
+    std::cerr << "WARNING: key " << kid << " is stored UNENCRYPTED although " << cfg.path
+              << " sets " << field
+              << " (it was written before the passphrase was configured); keys written from now "
+                 "on are encrypted: replace it with `gatepass keys rotate`, or encrypt its file "
+                 "with `openssl pkcs8 -topk8 -v2 aes-256-cbc`\n";
+}
+
 context open_context(const std::string& config_flag) {
   context c;
   c.cfg = config::load(config::resolve_path(config_flag));

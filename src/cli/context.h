@@ -29,4 +29,8 @@ inline std::int64_t wall_clock() {
 /// Prints the loud warning about unencrypted keys (once per process).
 void warn_if_no_passphrase(const config::file& cfg);
 
+/// With a passphrase configured, warns (once per process, naming each kid) about private keys
+/// the store still holds unencrypted: written before the passphrase was set. Never rewrites them.
+void warn_unencrypted_keys(const config::file& cfg, const keys::key_ring& ring);
+
 }  // namespace gatepass::cli

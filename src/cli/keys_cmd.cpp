@@ -8,6 +8,8 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <iterator>
+#include <optional>
 
 #include "cli/commands.h"
 #include "cli/context.h"
@@ -70,6 +72,23 @@ void warn_unpublished(const std::string& kid) {
          "new key ahead with `keys generate` or `keys import --as-next`, then `keys rotate`\n";
 }
 
+// A new next key retires the next key already published (add_key keeps one next): verifiers
+// cached it, and an operator may have announced it. Said, as a current key that skips
+// publish_ahead is; returns the kid replaced, or empty.
+std::string next_key_replaced(cli::context& ctx) {
+  auto ring = ctx.keys->snapshot();
+  if (!ring || !(*ring)->current) return {};  // with no current key the new one signs at once
+  for (const auto& r : (*ring)->records)
+    if (r.state == keys::key_state::next) return r.kid;
+  return {};
+}
+void warn_next_replaced(const std::string& old_kid, const std::string& kid) {
+  std::cerr << "warning: " << kid << " replaces the next key " << old_kid
+            << ", which is retired now: it was published (verifiers may have cached it) but "
+               "never signed; "
+            << kid << " becomes current after publish_ahead\n";
+}
+
 int fail(const std::string& what, const std::error_code& ec) {
   std::cerr << "gatepass: " << what << ": " << ec.message() << "\n";
   return 2;
@@ -109,6 +128,55 @@ struct common_opts {
   std::string config;
 };
 
+// The outermost folder of `p` that does not exist yet (what create_directories(p) would make),
+// or empty when p exists.
+fs::path first_missing(const fs::path& p) {
+  std::error_code ec;
+  fs::path missing;
+  for (auto at = fs::absolute(p, ec); !ec && !at.empty() && !fs::exists(at, ec);
+       at = at.parent_path()) {
+    missing = at;
+    if (at == at.parent_path()) break;
+  }
+  return ec ? fs::path() : missing;  // when in doubt, nothing counts as made by init
+}
+
+// What a failed `gatepass init` undoes: only what it created (folders that did not exist, the
+// config file, or the config it overwrote with --force, restored), so a second init can run.
+class init_rollback {
+ public:
+  init_rollback(const fs::path& dir, fs::path cfg, const fs::path& store_dir)
+      : dir_(first_missing(dir)),
+        store_(store_dir.empty() ? fs::path() : first_missing(store_dir)),
+        cfg_(std::move(cfg)) {
+    std::error_code ec;
+    if (fs::exists(cfg_, ec)) {
+      std::ifstream in(cfg_, std::ios::binary);
+      old_cfg_ = std::string(std::istreambuf_iterator<char>(in), {});
+    }
+  }
+  init_rollback(const init_rollback&) = delete;
+  init_rollback& operator=(const init_rollback&) = delete;
+  ~init_rollback() {
+    if (done_) return;
+    std::error_code ec;
+    if (old_cfg_) {
+      std::ofstream out(cfg_, std::ios::binary | std::ios::trunc);
+      out << *old_cfg_;
+    } else {
+      fs::remove(cfg_, ec);
+    }
+    if (!store_.empty()) fs::remove_all(store_, ec);
+    if (!dir_.empty()) fs::remove_all(dir_, ec);
+  }
+  void commit() noexcept { done_ = true; }
+
+ private:
+  fs::path dir_, store_, cfg_;
+  std::optional<std::string> old_cfg_;
+  bool done_ = false;
+};
+
 }  // namespace
 
 void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config_flag) {
@@ -135,6 +203,16 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
         std::cerr << "gatepass: " << cfg.string() << " exists; use --force to overwrite\n";
         return 2;
       }
+      // the key store's folder, when it is one: created by this init unless it exists
+      fs::path store_dir;
+      {
+        config::file where;
+        where.path = cfg.string();
+        where.keys.store = ia->store;
+        const auto uri = config::store_uri(where);
+        if (uri.rfind("file:", 0) == 0) store_dir = uri.substr(5);
+      }
+      init_rollback rollback(dir, cfg, store_dir);
       fs::create_directories(dir);
       std::string aud;
       for (const auto& a : ia->audience) aud += (aud.empty() ? "" : ", ") + a;
@@ -166,7 +244,12 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       }
       auto ctx = open_context(cfg.string());
       auto kid = ctx.keys->ensure_initialized(wall_clock());
-      if (!kid) return fail("first key", kid.error());
+      if (!kid) {
+        std::cerr << "gatepass: init: " << cfg.string() << " not written: the first key could "
+                  << "not be stored\n";
+        return fail("first key", kid.error());
+      }
+      rollback.commit();
       std::cout << "wrote " << cfg.string() << "\n";
       if (!kid->empty())
         std::cout << "created key " << *kid << " (" << ctx.cfg.keys.algorithm << ", current) in "
@@ -188,7 +271,7 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   keys_cmd->require_subcommand(1);
   struct keys_args {
     std::string kid, file, passphrase_env, from, to;
-    bool as_next = false, now = false, current = false;
+    bool as_next = false, now = false, current = false, force = false;
     std::size_t keep = 0;
   };
   auto ka = std::make_shared<keys_args>();
@@ -200,9 +283,11 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
     status.code = guarded([&] {
       auto ctx = open_context(config_flag);
       const bool replaces = ka->current && signs_already(ctx);
+      const auto old_next = ka->current ? std::string() : next_key_replaced(ctx);
       auto kid = ctx.keys->generate(wall_clock(), ka->current, ka->kid);
       if (!kid) return fail("keys generate", kid.error());
       if (replaces) warn_unpublished(*kid);
+      if (!old_next.empty()) warn_next_replaced(old_next, *kid);
       std::cout << *kid << "\n";
       return 0;
     });
@@ -219,13 +304,34 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
     status.code = guarded([&] {
       auto ctx = open_context(config_flag);
       std::string pass;
-      if (!ka->passphrase_env.empty())
-        if (const char* v = std::getenv(ka->passphrase_env.c_str())) pass = v;
+      if (!ka->passphrase_env.empty()) {
+        const char* v = std::getenv(ka->passphrase_env.c_str());
+        if (v == nullptr || *v == '\0') {
+          std::cerr << "gatepass: keys import " << ka->file << ": --passphrase-env "
+                    << ka->passphrase_env << ": environment variable is not set\n";
+          return 2;
+        }
+        pass = v;
+      }
+      // the store opens first: its own wrong passphrase is not taken for the PEM's below
+      if (auto ring = ctx.keys->snapshot(); !ring) return fail("key store", ring.error());
       const bool replaces = !ka->as_next && signs_already(ctx);
+      const auto old_next = ka->as_next ? next_key_replaced(ctx) : std::string();
       auto kid =
           ctx.keys->import_pem(read_input(ka->file), pass, ka->kid, ka->as_next, wall_clock());
+      if (kid.has_error() && kid.error() == keys::errc::passphrase_needed) {
+        std::cerr << "gatepass: keys import " << ka->file
+                  << ": encrypted: a passphrase is needed (--passphrase-env VAR, the name of an "
+                     "environment variable holding it)\n";
+        return 2;
+      }
+      if (kid.has_error() && kid.error() == keys::errc::wrong_passphrase) {
+        std::cerr << "gatepass: keys import " << ka->file << ": wrong passphrase or damaged key\n";
+        return 2;
+      }
       if (!kid) return fail("keys import " + ka->file, kid.error());
       if (replaces) warn_unpublished(*kid);
+      if (!old_next.empty()) warn_next_replaced(old_next, *kid);
       std::cout << "imported " << *kid << (ka->as_next ? " as next" : " as current") << "\n";
       return 0;
     });
@@ -248,6 +354,7 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       auto ctx = open_context(config_flag);
       auto ring = ctx.keys->snapshot();
       if (!ring) return fail("keys list", ring.error());
+      warn_unencrypted_keys(ctx.cfg, **ring);
       auto t = [](std::int64_t v) { return v == 0 ? std::string("-") : format_utc(v); };
       std::cout << std::left << std::setw(45) << "KID" << std::setw(7) << "ALG" << std::setw(10)
                 << "STATE" << std::setw(22) << "CREATED" << std::setw(22) << "ACTIVATED"
@@ -261,11 +368,35 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   });
   auto* ret = keys_cmd->add_subcommand("retire", "Stop publishing a key (not the current one)");
   ret->add_option("kid", ka->kid, "Key id")->required();
+  ret->add_flag("--force", ka->force,
+                "Retire a previous key although tokens it signed may still be valid");
   ret->callback([&status, &config_flag, ka] {
     status.code = guarded([&] {
       auto ctx = open_context(config_flag);
-      if (auto ec = ctx.keys->retire(ka->kid, wall_clock()))
-        return fail("keys retire " + ka->kid, ec);
+      const auto now = wall_clock();
+      const auto ec = ctx.keys->retire(ka->kid, now, ka->force);
+      if (ec == keys::errc::key_state_invalid) {
+        std::cerr << "gatepass: keys retire " << ka->kid
+                  << ": it is the current signing key; make another key current first (`keys "
+                     "rotate`, or `keys rotate --now` for a compromised key)\n";
+        return 2;
+      }
+      if (ec == keys::errc::key_still_verifies) {
+        // refused in the store's transaction; the record says until when, for the message
+        std::string until = "token lifetime + leeway after it stopped signing";
+        if (auto ring = ctx.keys->snapshot())
+          for (const auto& r : (*ring)->records)
+            if (r.kid == ka->kid) {
+              const auto t = keys::tokens_valid_until(r, ctx.keys->settings().rotation);
+              until = format_utc(t) + " (in " + duration_in_words(t - now) + ")";
+            }
+        std::cerr << "gatepass: keys retire " << ka->kid
+                  << ": refused: tokens it signed may still be valid until " << until
+                  << "; retiring it now makes every verifier reject them. Retry then, or use "
+                     "--force (e.g. for a compromised key)\n";
+        return 2;
+      }
+      if (ec) return fail("keys retire " + ka->kid, ec);
       std::cout << "retired " << ka->kid << "\n";
       return 0;
     });
@@ -446,6 +577,7 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
         }
       auto ring = ctx.keys->snapshot();
       if (!ring) return fail("key store", ring.error());
+      warn_unencrypted_keys(ctx.cfg, **ring);
       if (!(*ring)->current) return fail("key store", keys::errc::store_not_initialized);
       issuer::token_service svc(ctx.cfg.issuer->url, ctx.cfg.issuer->audience,
                                 ctx.cfg.issuer->token_ttl);

@@ -84,6 +84,7 @@ int run_serve(const std::string& config_flag, unsigned threads) {
       std::cerr << "gatepass: key store: " << ring.error().message() << "\n";
       return 2;
     }
+    warn_unencrypted_keys(ctx.cfg, **ring);
     seen = (*ring)->version;
     svc = std::make_shared<issuer::issuer_service>(*ctx.cfg.issuer, ctx.keys->settings());
     svc->set_ring(*ring);

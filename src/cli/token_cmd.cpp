@@ -73,23 +73,58 @@ std::string token_input(const std::string& arg) {
   return t;
 }
 
+// "2026-01-01T10:00:00Z (expires in 1 h)", "(expired 5 min ago)", "(issued now)": the moment
+// in words relative to now; `future` and `past` are the verb for either side.
 std::string when(std::int64_t t, std::int64_t now, const char* future, const char* past) {
   const auto d = t - now;
-  return format_utc(t) + " (" +
-         (d >= 0 ? std::string(future) + " in " + duration_in_words(d)
-                 : std::string(past) + " " + duration_in_words(d) + " ago") +
-         ")";
+  std::string words;
+  if (d == 0)
+    words = std::string(past) + " now";
+  else if (d > 0)
+    words = std::string(future) + " in " + duration_in_words(d);
+  else
+    words = std::string(past) + " " + duration_in_words(d) + " ago";
+  return format_utc(t) + " (" + words + ")";
+}
+
+// The jwt.io view of an unsecured token (alg "none", RFC 7519 §6), which parse_compact refuses:
+// its header and payload decoded leniently, for showing only. Empty when it is not one.
+struct unsecured_token {
+  json::object header;
+  std::string payload;
+  std::size_t signature_size = 0;
+};
+std::optional<unsecured_token> decode_unsecured(std::string_view token) {
+  const auto d1 = token.find('.');
+  const auto d2 = d1 == std::string_view::npos ? d1 : token.find('.', d1 + 1);
+  if (d2 == std::string_view::npos || token.find('.', d2 + 1) != std::string_view::npos)
+    return std::nullopt;
+  auto header_json = base64url_decode(token.substr(0, d1));
+  auto payload = base64url_decode(token.substr(d1 + 1, d2 - d1 - 1));
+  auto signature = base64url_decode(token.substr(d2 + 1));
+  if (!header_json || !payload || !signature) return std::nullopt;
+  auto header = jose::parse_json_object(*header_json);
+  if (!header) return std::nullopt;
+  return unsecured_token{std::move(*header), std::move(*payload), signature->size()};
 }
 
 int run_decode(const std::string& arg) {
   const std::string token = token_input(arg);
   auto jws = jose::parse_compact(token);
-  if (!jws) {
+  std::optional<unsecured_token> unsecured;
+  if (!jws && jws.error() == jose::errc::alg_none) unsecured = decode_unsecured(token);
+  if (!jws && !unsecured) {
     std::cerr << "malformed token: " << jws.error().message() << "\n";
     return 1;
   }
-  std::cout << "Header:\n" << json_pretty(jws->header) << "\n\n";
-  auto claims = jose::parse_json_object(jws->payload);
+  if (unsecured) {
+    const auto* alg = unsecured->header.if_contains("alg");
+    std::cout << "WARNING: alg is " << (alg ? json::serialize(*alg) : std::string("\"none\""))
+              << ": this token is UNSIGNED; every verifier rejects it (`gatepass token verify` "
+                 "and the gateway do)\n\n";
+  }
+  std::cout << "Header:\n" << json_pretty(jws ? jws->header : unsecured->header) << "\n\n";
+  auto claims = jose::parse_json_object(jws ? jws->payload : unsecured->payload);
   if (claims) {
     std::cout << "Claims:\n" << json_pretty(*claims) << "\n\n";
     const auto now = wall_now();
@@ -98,8 +133,9 @@ int run_decode(const std::string& arg) {
       const char* future;
       const char* past;
     };
-    for (const row r : {row{"iat", "issued", "issued"}, row{"nbf", "valid from", "valid since"},
-                        row{"exp", "expires", "expired"}}) {
+    for (const row r :
+         {row{"iat", "issued in the future,", "issued"}, row{"nbf", "valid from", "valid since"},
+          row{"exp", "expires", "expired"}}) {
       auto it = claims->find(r.name);
       if (it == claims->end()) continue;
       if (auto n = it->value().if_int64())
@@ -111,10 +147,18 @@ int run_decode(const std::string& arg) {
     if (!claims->contains("exp")) std::cout << "exp: none (the token never expires)\n";
   } else {
     std::cout << "Payload (not a JSON object: " << claims.error().message()
-              << "): " << jws->payload.size() << " bytes\n";
+              << "): " << (jws ? jws->payload : unsecured->payload).size() << " bytes\n";
   }
-  std::cout << "Signature: " << jose::to_string(jws->algorithm) << ", " << jws->signature.size()
-            << " bytes, NOT verified (use `gatepass token verify`)\n";
+  if (unsecured)
+    std::cout << "Signature: none (unsecured JWT, RFC 7519 section 6)"
+              << (unsecured->signature_size == 0
+                      ? std::string()
+                      : ", " + std::to_string(unsecured->signature_size) +
+                            " bytes left in place and ignored")
+              << "; REJECTED by any verifier\n";
+  else
+    std::cout << "Signature: " << jose::to_string(jws->algorithm) << ", " << jws->signature.size()
+              << " bytes, NOT verified (use `gatepass token verify`)\n";
   return 0;
 }
 

@@ -1,14 +1,17 @@
 // application/x-www-form-urlencoded decoding of one name or value: "%XX" escapes and '+' as a
-// space (the HTML form rule RFC 6749 and query strings rely on). A malformed escape is kept
-// as written.
+// space (the HTML form rule RFC 6749 and query strings rely on). form_decode keeps a malformed
+// escape as written; form_decode_strict refuses it (a malformed request, RFC 6749 §5.2).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace gatepass {
 
-inline std::string form_decode(std::string_view s) {
+namespace detail {
+// Decodes `s`; `malformed` is set when a '%' is not followed by two hex digits (kept as written).
+inline std::string form_decode(std::string_view s, bool& malformed) {
   auto hex = [](char c) -> int {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -24,9 +27,24 @@ inline std::string form_decode(std::string_view s) {
       out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
       i += 2;
     } else {
+      malformed = malformed || s[i] == '%';
       out.push_back(s[i]);
     }
   }
+  return out;
+}
+}  // namespace detail
+
+inline std::string form_decode(std::string_view s) {
+  bool malformed = false;
+  return detail::form_decode(s, malformed);
+}
+
+/// The decoded text, or nullopt when an escape is malformed ("%ZZ", a trailing "%4").
+inline std::optional<std::string> form_decode_strict(std::string_view s) {
+  bool malformed = false;
+  auto out = detail::form_decode(s, malformed);
+  if (malformed) return std::nullopt;
   return out;
 }
 

@@ -2,6 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <cctype>
+#include <optional>
 #include <set>
 
 #include "common/yaml_reader.h"
@@ -38,12 +41,41 @@ issuer_section parse_issuer(const YAML::Node& is, reader& r) {
   return s;
 }
 
+namespace {
+
+// What keys.store may hold (DESIGN.md): file:DIR, postgresql://… (or its postgres:// alias), or a
+// bare path. Anything else that names a scheme is a mistake caught here, not at first use.
+std::optional<std::string> store_problem(const std::string& store) {
+  if (store.empty()) return "must not be empty (file:DIR or postgresql://…)";
+  if (store.rfind("postgresql://", 0) == 0 || store.rfind("postgres://", 0) == 0)
+    return std::nullopt;
+  if (store.rfind("file:", 0) == 0) {
+    if (store.size() == 5) return "file: needs a folder (file:DIR)";
+    return std::nullopt;
+  }
+  // a URI scheme (RFC 3986 §3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":") of 2+ characters
+  const auto colon = store.find(':');
+  const bool scheme =
+      colon != std::string::npos && colon >= 2 &&
+      std::isalpha(static_cast<unsigned char>(store[0])) &&
+      std::all_of(store.begin(), store.begin() + static_cast<std::ptrdiff_t>(colon), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.';
+      });
+  if (scheme || store.find("://") != std::string::npos)
+    return "unknown store scheme " + store.substr(0, store.find(':')) +
+           ": expected file:DIR or postgresql://… (write a path holding ':' as file:PATH)";
+  return std::nullopt;
+}
+
+}  // namespace
+
 keys_section parse_keys(const YAML::Node& ks, reader& r) {
   keys_section k;
   r.known_keys(ks, "keys.",
                {"store", "algorithm", "rsa_bits", "passphrase_env", "passphrase_file",
                 "rotate_every", "publish_ahead", "retire_after"});
   k.store = r.str(ks["store"], "keys.store", k.store);
+  if (const auto why = store_problem(k.store)) r.problem(ks["store"], "keys.store", *why);
   k.algorithm = r.str(ks["algorithm"], "keys.algorithm", k.algorithm);
   auto a = jose::alg_from_string(k.algorithm);
   if (!a || jose::family(*a) == jose::alg_family::hmac || *a == jose::alg::es512)
@@ -59,6 +91,10 @@ keys_section parse_keys(const YAML::Node& ks, reader& r) {
   }
   k.passphrase_env = r.str(ks["passphrase_env"], "keys.passphrase_env");
   k.passphrase_file = r.str(ks["passphrase_file"], "keys.passphrase_file");
+  if (!k.passphrase_env.empty())
+    k.passphrase_line = ks["passphrase_env"].Mark().line + 1;
+  else if (!k.passphrase_file.empty())
+    k.passphrase_line = ks["passphrase_file"].Mark().line + 1;
   if (!k.passphrase_env.empty() && !k.passphrase_file.empty())
     r.problem(ks["passphrase_file"], "keys.passphrase_file",
               "give passphrase_env or passphrase_file, not both");

@@ -31,6 +31,8 @@ struct keys_section {
   int rsa_bits = 2048;
   std::string passphrase_env;
   std::string passphrase_file;
+  int passphrase_line = 0;  // line of passphrase_env or passphrase_file: errors found when the
+                            // passphrase is read (variable unset, file unreadable) name it
   std::int64_t rotate_every = 30 * 86400;
   std::int64_t publish_ahead = 2 * 3600;
   std::int64_t retire_after = 0;  // 0 = token_ttl + publish_ahead + leeway

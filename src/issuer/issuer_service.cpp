@@ -173,9 +173,13 @@ http_response issuer_service::token_endpoint(const http_request& req, std::int64
     body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
     if (part.empty()) continue;
     const auto eq = part.find('=');
-    form.emplace_back(form_decode(part.substr(0, eq)), eq == std::string_view::npos
-                                                           ? std::string()
-                                                           : form_decode(part.substr(eq + 1)));
+    // a malformed escape ("scope=%ZZ") makes the request malformed, whatever the field
+    auto name = form_decode_strict(part.substr(0, eq));
+    auto value = eq == std::string_view::npos ? std::optional<std::string>(std::string())
+                                              : form_decode_strict(part.substr(eq + 1));
+    if (!name || !value)
+      return oauth_error(400, "invalid_request", "malformed percent-encoding in the request body");
+    form.emplace_back(std::move(*name), std::move(*value));
   }
   auto param = [&](const char* name, bool& dup) -> const std::string* {
     const std::string* found = nullptr;
@@ -214,8 +218,13 @@ http_response issuer_service::token_endpoint(const http_request& req, std::int64
         !base64_std_decode(auth.substr(6), decoded) || decoded.find(':') == std::string::npos)
       return oauth_error(401, "invalid_client", "malformed Basic credentials");
     const auto colon = decoded.find(':');
-    id = form_decode(decoded.substr(0, colon));
-    secret = form_decode(decoded.substr(colon + 1));
+    // RFC 6749 §2.3.1: both parts form-encoded; a malformed escape is malformed credentials
+    auto basic_id = form_decode_strict(decoded.substr(0, colon));
+    auto basic_secret = form_decode_strict(decoded.substr(colon + 1));
+    if (!basic_id || !basic_secret)
+      return oauth_error(401, "invalid_client", "malformed Basic credentials");
+    id = std::move(*basic_id);
+    secret = std::move(*basic_secret);
     // a client_id in the body names the client too: it must be the one authenticated
     if (form_id != nullptr && *form_id != id)
       return oauth_error(400, "invalid_request", "client_id differs from the authenticated client");

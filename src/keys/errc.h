@@ -18,6 +18,9 @@ enum class errc {
   client_not_found,       // no client with this id
   client_exists,          // a client with this id is already stored
   database,               // PostgreSQL error
+  key_still_verifies,     // a previous key whose tokens may still be valid (retire needs force)
+  rsa_exponent_small,     // an imported RSA key's public exponent is below 65537
+  passphrase_needed,      // a private key is encrypted and no passphrase was given
 };
 
 const std::error_category& keys_category() noexcept;

@@ -173,6 +173,7 @@ class file_key_store final : public key_store {
           return errc::wrong_passphrase;
         }
         sk.key = std::move(*key);
+        sk.encrypted = is_encrypted_pem(*pem);
         if (auto cert = read_file(dir_ / (stem + ".crt.pem"))) sk.cert_der = pem_cert_to_der(*cert);
       }
       out.push_back(std::move(sk));

@@ -1,7 +1,13 @@
 #include "keys/key_manager.h"
 
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+
 #include <algorithm>
 
+#include "common/duration.h"
+#include "common/ossl.h"
+#include "jose/errc.h"
 #include "keys/certificate.h"
 #include "keys/errc.h"
 #include "keys/key_generator.h"
@@ -73,6 +79,9 @@ result<bool> key_manager::tick(std::int64_t now) {
 
 result<std::string> key_manager::rotate(std::int64_t now, bool force) {
   std::string message;
+  const auto ready = [now](std::int64_t at) {
+    return format_utc(at) + " (in " + duration_in_words(at - now) + ")";
+  };
   auto ec = store_->transact([&](const std::vector<key_record>& records) -> result<store_change> {
     if (records.empty()) return errc::store_not_initialized;
     auto plan = rotate_now(records, now, settings_.rotation, force);
@@ -88,16 +97,24 @@ result<std::string> key_manager::rotate(std::int64_t now, bool force) {
       message = as_current
                     ? "key " + sk->meta.kid +
                           " is now current (forced); the old key stays published as previous"
-                    : "new key " + sk->meta.kid + " published as next; it becomes current in " +
-                          std::to_string(settings_.rotation.publish_ahead) +
-                          " s (run `keys rotate` again then, or let `serve` do it)";
+                    : "new key " + sk->meta.kid +
+                          " published as next; no key was promoted: it can become current at " +
+                          ready(now + settings_.rotation.publish_ahead) +
+                          ", once published for publish_ahead (run `keys rotate` again then, or "
+                          "let `serve` do it)";
       change.added.push_back(std::move(*sk));
     } else if (plan.action == manual_rotation::promoted) {
       for (const auto& r : change.records)
         if (r.state == key_state::current) message = "key " + r.kid + " is now current";
     } else {
-      message = "the next key is not published long enough yet; it may become current in " +
-                std::to_string(plan.ready_at - now) + " s (use --now for a compromised key)";
+      std::string next_kid;
+      for (const auto& r : change.records)
+        if (r.state == key_state::next) next_kid = r.kid;
+      message = "no key was promoted: the next key " + next_kid +
+                " is not published long enough yet; it can become current at " +
+                ready(plan.ready_at) +
+                " (run `keys rotate` again then, or let `serve` do it; --now for a compromised "
+                "key)";
     }
     return change;
   });
@@ -128,6 +145,18 @@ result<std::string> key_manager::import_pem(std::string_view pem, const std::str
                                             std::string kid, bool as_next, std::int64_t now) {
   auto key = read_private_pem(pem, passphrase, std::nullopt, std::move(kid));
   if (!key) return key.error();
+  // jose refuses e = 1, an even e and e above 64 bits for every key; a key gatepass signs with
+  // must also meet NIST SP 800-56B §6.2 (e >= 65537), which e = 3 keys from old tools do not
+  if (key->kty() == jose::key_type::rsa) {
+    BIGNUM* raw_e = nullptr;
+    if (EVP_PKEY_get_bn_param(key->pkey(), OSSL_PKEY_PARAM_RSA_E, &raw_e) != 1) {
+      ERR_clear_error();
+      return jose::errc::key_bad_pem;
+    }
+    const ossl::bn_ptr e(raw_e);
+    // BN_get_word gives ULONG_MAX for an e too large for a word: not small
+    if (BN_get_word(e.get()) < 65537) return errc::rsa_exponent_small;
+  }
   // an imported RSA key signs with the configured RSA algorithm (RS256 by default)
   if (key->kty() == jose::key_type::rsa &&
       (jose::family(settings_.algorithm) == jose::alg_family::rsa_pkcs1 ||
@@ -158,12 +187,14 @@ result<std::string> key_manager::import_pem(std::string_view pem, const std::str
   return out;
 }
 
-std::error_code key_manager::retire(const std::string& kid, std::int64_t now) {
+std::error_code key_manager::retire(const std::string& kid, std::int64_t now, bool force) {
   return store_->transact([&](const std::vector<key_record>& records) -> result<store_change> {
     store_change change{records, {}, {}};
     for (auto& r : change.records) {
       if (r.kid != kid) continue;
       if (r.state == key_state::current) return errc::key_state_invalid;
+      if (!force && now < tokens_valid_until(r, settings_.rotation))
+        return errc::key_still_verifies;
       r.state = key_state::retired;
       r.retire_at = now;
       return change;
@@ -203,6 +234,7 @@ result<std::shared_ptr<const key_ring>> key_manager::snapshot() {
   for (auto& sk : *loaded) {
     ring->records.push_back(sk.meta);
     if (!sk.key || !is_published(sk.meta.state)) continue;
+    if (!sk.encrypted) ring->unencrypted.push_back(sk.meta.kid);
     if (sk.meta.state == key_state::current) ring->current = *sk.key;
     published.push_back(*sk.key);
     if (!sk.cert_der.empty()) ring->certs.emplace_back(sk.meta.kid, sk.cert_der);

@@ -26,6 +26,7 @@ struct key_ring {
   jose::key_set published;                                 // next + current + previous
   std::vector<std::pair<std::string, std::string>> certs;  // kid → DER
   std::string version;                                     // store version it was read at
+  std::vector<std::string> unencrypted;  // kids of private keys stored unencrypted
 };
 
 class key_manager {
@@ -45,8 +46,9 @@ class key_manager {
   /// `keys import FILE.pem`: current at once (it already signed elsewhere), or next.
   result<std::string> import_pem(std::string_view pem, const std::string& passphrase,
                                  std::string kid, bool as_next, std::int64_t now);
-  /// `keys retire KID`: next or previous → retired. The current key cannot be retired.
-  std::error_code retire(const std::string& kid, std::int64_t now);
+  /// `keys retire KID`: next or previous → retired. The current key cannot be retired; a
+  /// previous key whose tokens may still be valid (tokens_valid_until) only with `force`.
+  std::error_code retire(const std::string& kid, std::int64_t now, bool force = false);
   /// `keys prune --keep N`: deletes all but the newest N retired keys. Returns how many.
   result<std::size_t> prune(std::size_t keep);
 

@@ -19,6 +19,7 @@ struct stored_key {
   key_record meta;
   std::optional<jose::jwk> key;  // private; absent for retired keys
   std::string cert_der;          // self-signed X.509 for x5c
+  bool encrypted = false;        // as loaded: the private key is encrypted at rest
 };
 
 /// A client of the token endpoint; the secret exists only as an argon2id hash.

@@ -476,6 +476,7 @@ class pg_key_store final : public key_store {
       return errc::wrong_passphrase;
     }
     sk.key = std::move(*key);
+    sk.encrypted = is_encrypted_pem(PQgetvalue(rows, i, 7));
     if (!PQgetisnull(rows, i, 8)) sk.cert_der = pem_cert_to_der(PQgetvalue(rows, i, 8));
     return sk;
   }

@@ -1,6 +1,7 @@
 #include "keys/rotation_policy.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace gatepass::keys {
 
@@ -22,6 +23,19 @@ std::optional<key_state> key_state_from_string(std::string_view s) noexcept {
   for (auto st : {key_state::next, key_state::current, key_state::previous, key_state::retired})
     if (to_string(st) == s) return st;
   return std::nullopt;
+}
+
+std::int64_t tokens_valid_until(const key_record& k, const rotation_settings& s) noexcept {
+  switch (k.state) {
+    case key_state::current:
+      return std::numeric_limits<std::int64_t>::max();
+    case key_state::previous:
+      return k.deactivated + s.token_ttl + s.leeway;
+    case key_state::next:
+    case key_state::retired:
+      break;
+  }
+  return 0;
 }
 
 bool is_published(key_state s) noexcept {

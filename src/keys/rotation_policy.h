@@ -77,6 +77,11 @@ std::vector<key_record> add_key(std::vector<key_record> keys, key_record fresh, 
 std::int64_t jwks_max_age(const std::vector<key_record>& keys, std::int64_t now,
                           const rotation_settings& s);
 
+/// Until when tokens signed by `k` may still be accepted: a previous key's last tokens expire
+/// token_ttl + leeway after it stopped signing; the current key's never (INT64_MAX); a next
+/// or retired key has no live tokens (0). `keys retire` refuses a key before this moment.
+std::int64_t tokens_valid_until(const key_record& k, const rotation_settings& s) noexcept;
+
 /// Published keys: next, current, previous.
 bool is_published(key_state s) noexcept;
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <regex>
 #include <set>
 
 #include "integration/setup.h"
@@ -246,6 +247,69 @@ TEST(ConfigCheck, ReportsEveryMistakeWithFileLineAndField) {
   EXPECT_EQ(ok.exit_code, 0) << describe(ok);
 }
 
+// keys.store names file:DIR or postgresql://… (postgres:// too); another scheme is a config error
+// naming file:line and the field, found by config check, not at first use
+TEST(ConfigCheck, AnUnknownStoreSchemeIsAnErrorWithFileLineAndField) {
+  temp_dir dir;
+  const auto cfg = dir / "gatepass.yaml";
+  const auto text = [](const std::string& store) {
+    return "issuer:\n"                           // 1
+           "  url: https://auth.example.test\n"  // 2
+           "  audience: [orders-api]\n"          // 3
+           "keys:\n"                             // 4
+           "  store: \"" +
+           store + "\"\n";  // 5
+  };
+  for (const std::string bad : {"ftp://x", "s3://bucket/keys", "https://example.test/keys",
+                                "sqlite:keys.db", "", "file:"}) {
+    write_file(cfg, text(bad));
+    auto r = gp({"--config", cfg.string(), "config", "check"}, {"GATEPASS_CONFIG"});
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(r.exit_code, 2) << describe(r);
+    EXPECT_NE(r.err.find(cfg.string() + ":5: keys.store:"), std::string::npos) << r.err;
+  }
+  for (const std::string good :
+       {"file:keys", "keys", "/var/lib/gatepass/keys", "postgresql://gp@db.example.test/gatepass",
+        "postgres://gp@db.example.test/gatepass"}) {
+    write_file(cfg, text(good));
+    auto r = gp({"--config", cfg.string(), "config", "check"}, {"GATEPASS_CONFIG"});
+    SCOPED_TRACE(good);
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+  }
+}
+
+// a passphrase that cannot be read is a config error naming the line of the field that names it
+TEST(ConfigCheck, AnUnreadablePassphraseNamesFileLineAndField) {
+  temp_dir dir;
+  const auto cfg = dir / "gatepass.yaml";
+  fs::create_directories(dir / "a-folder");
+  struct row {
+    std::string field_line;  // line 6 of the config
+    std::string expected;    // "<field>:" after file:6:
+  };
+  for (const auto& r : std::vector<row>{
+           {"  passphrase_file: no-such-file\n", "keys.passphrase_file:"},
+           {"  passphrase_file: a-folder\n", "keys.passphrase_file:"},
+           {"  passphrase_env: GATEPASS_TEST_UNSET_PASSPHRASE\n", "keys.passphrase_env:"}}) {
+    write_file(cfg,
+               "issuer:\n"                           // 1
+               "  url: https://auth.example.test\n"  // 2
+               "  audience: [orders-api]\n"          // 3
+               "keys:\n"                             // 4
+               "  store: file:keys\n" +              // 5
+                   r.field_line);                    // 6
+    SCOPED_TRACE(r.field_line);
+    for (const auto& args :
+         std::vector<std::vector<std::string>>{{"config", "check"}, {"keys", "list"}}) {
+      std::vector<std::string> argv{"--config", cfg.string()};
+      argv.insert(argv.end(), args.begin(), args.end());
+      auto p = gp(argv, {"GATEPASS_CONFIG", "GATEPASS_TEST_UNSET_PASSPHRASE"});
+      EXPECT_EQ(p.exit_code, 2) << describe(p);
+      EXPECT_NE(p.err.find(cfg.string() + ":6: " + r.expected), std::string::npos) << p.err;
+    }
+  }
+}
+
 // A route whose path the gateway answers itself (operations endpoints, forward-auth) would
 // never reach its upstream: a config error naming the line, unless admin_listen moves them.
 TEST(ConfigCheck, RoutesTheGatewayAnswersItselfAreErrors) {
@@ -361,6 +425,257 @@ TEST(KeysGenerate, ACurrentKeyThatSkipsPublishAheadIsWarnedAbout) {
   auto now = gp({"--config", cfg, "keys", "generate", "--current"}, env);
   EXPECT_EQ(now.exit_code, 0) << describe(now);
   EXPECT_NE(now.err.find("without having been published first"), std::string::npos) << now.err;
+}
+
+// The kid of the first `keys list` row in `state`.
+std::string kid_in_state(const std::string& cfg, const std::vector<std::string>& env,
+                         const std::string& state) {
+  auto list = gp({"--config", cfg, "keys", "list"}, env);
+  EXPECT_EQ(list.exit_code, 0) << describe(list);
+  for (const auto& row : parse_key_list(list.out))
+    if (row.state == state) return row.kid;
+  ADD_FAILURE() << "no " << state << " key in:\n" << list.out;
+  return {};
+}
+
+// retire of a key whose tokens may still be valid is refused (exit 2, saying until when and
+// --force); --force retires a previous key; the current key is refused even with --force
+TEST(KeysRetire, RefusesAKeyWhoseTokensMayStillBeValidWithoutForce) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  const auto cfg = init_home(dir, env);
+  ASSERT_FALSE(cfg.empty());
+  const auto first = kid_in_state(cfg, env, "current");
+  auto gen = gp({"--config", cfg, "keys", "generate", "--current"}, env);
+  ASSERT_EQ(gen.exit_code, 0) << describe(gen);
+  const auto second = kid_in_state(cfg, env, "current");
+  ASSERT_EQ(kid_in_state(cfg, env, "previous"), first);
+
+  struct row {
+    std::string kid;
+    bool force;
+    int exit_code;
+    std::string says;
+  };
+  for (const auto& r : std::vector<row>{{first, false, 2, "--force"},
+                                        {second, false, 2, "current signing key"},
+                                        {second, true, 2, "current signing key"},
+                                        {first, true, 0, "retired " + first}}) {
+    std::vector<std::string> args{"--config", cfg, "keys", "retire", r.kid};
+    if (r.force) args.push_back("--force");
+    auto ret = gp(args, env);
+    SCOPED_TRACE(r.kid + (r.force ? " --force" : ""));
+    EXPECT_EQ(ret.exit_code, r.exit_code) << describe(ret);
+    EXPECT_NE((ret.out + ret.err).find(r.says), std::string::npos) << describe(ret);
+  }
+  EXPECT_EQ(kid_in_state(cfg, env, "retired"), first);
+  EXPECT_EQ(kid_in_state(cfg, env, "current"), second);
+}
+
+// A new next key retires the next key already published: said, as a current key that skips
+// publish_ahead is; a first next key is not warned about
+TEST(KeysGenerate, ReplacingAPublishedNextKeyIsWarnedAbout) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  const auto cfg = init_home(dir, env);
+  ASSERT_FALSE(cfg.empty());
+  auto first = gp({"--config", cfg, "keys", "generate"}, env);
+  ASSERT_EQ(first.exit_code, 0) << describe(first);
+  EXPECT_EQ(first.err.find("replaces"), std::string::npos) << first.err;
+  const auto a = trim(first.out);
+  auto second = gp({"--config", cfg, "keys", "generate"}, env);
+  ASSERT_EQ(second.exit_code, 0) << describe(second);
+  EXPECT_NE(second.err.find("replaces the next key " + a), std::string::npos) << second.err;
+  const auto b = trim(second.out);
+  // keys import --as-next the same way
+  const auto pem = dir / "imported.pem";
+  auto o = run({"/usr/bin/env", "openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-out", pem.string()});
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  auto imp = gp({"--config", cfg, "keys", "import", pem.string(), "--as-next"}, env);
+  ASSERT_EQ(imp.exit_code, 0) << describe(imp);
+  EXPECT_NE(imp.err.find("replaces the next key " + b), std::string::npos) << imp.err;
+  // --current leaves the next key alone: no such warning
+  auto cur = gp({"--config", cfg, "keys", "generate", "--current"}, env);
+  ASSERT_EQ(cur.exit_code, 0) << describe(cur);
+  EXPECT_EQ(cur.err.find("replaces the next key"), std::string::npos) << cur.err;
+}
+
+// keys import says which is wrong with an encrypted PEM: no passphrase, or a wrong one; and
+// refuses an RSA key with a public exponent below 65537
+TEST(KeysImport, EncryptedPemsAndSmallRsaExponentsAreClearErrors) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG",
+                                     "PEM_PASS=right one", "WRONG_PASS=wrong one"};
+  const auto cfg = init_home(dir, env);
+  ASSERT_FALSE(cfg.empty());
+  const auto encrypted = dir / "encrypted.pem";
+  auto o = run(
+      {"/usr/bin/env", "openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+       "ec_paramgen_curve:P-256", "-aes256", "-pass", "env:PEM_PASS", "-out", encrypted.string()},
+      env);
+  ASSERT_EQ(o.exit_code, 0) << describe(o);
+  const auto e3 = dir / "e3.pem";
+  auto r3 = run({"/usr/bin/env", "openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                 "rsa_keygen_bits:2048", "-pkeyopt", "rsa_keygen_pubexp:3", "-out", e3.string()});
+  ASSERT_EQ(r3.exit_code, 0) << describe(r3);
+  struct row {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string says;
+  };
+  for (const auto& r : std::vector<row>{
+           {{encrypted.string()}, 2, "encrypted: a passphrase is needed"},
+           {{encrypted.string(), "--passphrase-env", "WRONG_PASS"},
+            2,
+            "wrong passphrase or damaged key"},
+           {{encrypted.string(), "--passphrase-env", "NO_SUCH_VARIABLE"}, 2, "NO_SUCH_VARIABLE"},
+           {{e3.string()}, 2, "65537"},
+           {{encrypted.string(), "--passphrase-env", "PEM_PASS", "--as-next"}, 0, "imported"}}) {
+    std::vector<std::string> args{"--config", cfg, "keys", "import"};
+    args.insert(args.end(), r.args.begin(), r.args.end());
+    auto imp = gp(args, env);
+    SCOPED_TRACE(r.says);
+    EXPECT_EQ(imp.exit_code, r.exit_code) << describe(imp);
+    EXPECT_NE((imp.out + imp.err).find(r.says), std::string::npos) << describe(imp);
+  }
+  // the messages differ
+  auto none = gp({"--config", cfg, "keys", "import", encrypted.string()}, env);
+  auto wrong =
+      gp({"--config", cfg, "keys", "import", encrypted.string(), "--passphrase-env", "WRONG_PASS"},
+         env);
+  EXPECT_NE(none.err, wrong.err);
+  auto list = gp({"--config", cfg, "keys", "list"}, env);
+  EXPECT_EQ(parse_key_list(list.out).size(), 2u) << list.out;  // the init key and the good import
+}
+
+// keys rotate without --now that promotes nothing exits 0 (a cron job calls it) and says so:
+// no key was promoted, and when one can be
+TEST(KeysRotate, DecliningToPromoteSaysNothingWasPromotedAndWhen) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  const auto cfg = init_home(dir, env);
+  ASSERT_FALSE(cfg.empty());
+  const auto current = kid_in_state(cfg, env, "current");
+  for (const char* says : {"published as next; no key was promoted: it can become current at ",
+                           "no key was promoted: the next key "}) {
+    auto r = gp({"--config", cfg, "keys", "rotate"}, env);
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    EXPECT_NE(r.out.find(says), std::string::npos) << r.out;
+    // publish_ahead (2 h) from the first rotate, in words: "(in 2 h)", "(in 1 h 59 min)"
+    EXPECT_TRUE(r.out.find("(in 2 h)") != std::string::npos ||
+                r.out.find("(in 1 h 59 min)") != std::string::npos)
+        << r.out;
+    EXPECT_EQ(kid_in_state(cfg, env, "current"), current);
+  }
+}
+
+// A passphrase configured later leaves the keys written before it unencrypted: every command
+// that loads the keys warns once, naming each such kid; new keys are encrypted
+TEST(KeysList, KeysWrittenBeforeThePassphraseAreWarnedAbout) {
+  temp_dir dir;
+  const std::vector<std::string> no_pass{"GATEPASS_PASSPHRASE", "GATEPASS_CONFIG"};
+  auto init =
+      gp({"init", "--dir", dir.path().string(), "--issuer", "https://a.example.test"}, no_pass);
+  ASSERT_EQ(init.exit_code, 0) << describe(init);
+  const auto cfg = (dir / "gatepass.yaml").string();
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  const auto old_kid = kid_in_state(cfg, no_pass, "current");
+  // without a passphrase configured: the existing UNENCRYPTED warning only
+  auto before = gp({"--config", cfg, "keys", "list"}, no_pass);
+  EXPECT_EQ(before.err.find("WARNING: key "), std::string::npos) << before.err;
+  const auto text = read_file(cfg);
+  const std::string commented = "  # passphrase_env: GATEPASS_PASSPHRASE";
+  ASSERT_NE(text.find(commented), std::string::npos) << text;
+  write_file(cfg, replace_once(text, commented, "  passphrase_env: GATEPASS_PASSPHRASE #"));
+  auto gen = gp({"--config", cfg, "keys", "generate"}, env);
+  ASSERT_EQ(gen.exit_code, 0) << describe(gen);
+  const auto new_kid = trim(gen.out);
+  EXPECT_NE(read_file(dir / "keys" / (new_kid + ".key.pem")).find("BEGIN ENCRYPTED PRIVATE KEY"),
+            std::string::npos);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"keys", "list"}, {"token", "issue", "--sub", "alice"}}) {
+    std::vector<std::string> argv{"--config", cfg};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto r = gp(argv, env);
+    SCOPED_TRACE(args[0] + " " + args[1]);
+    EXPECT_EQ(r.exit_code, 0) << describe(r);
+    const auto warning = "WARNING: key " + old_kid + " is stored UNENCRYPTED";
+    const auto at = r.err.find(warning);
+    EXPECT_NE(at, std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find(warning, at + 1), std::string::npos) << "warned twice:\n" << r.err;
+    EXPECT_EQ(r.err.find("WARNING: key " + new_kid), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("keys.passphrase_env"), std::string::npos) << r.err;
+  }
+  // nothing was rewritten behind the user's back
+  EXPECT_NE(read_file(dir / "keys" / (old_kid + ".key.pem")).find("BEGIN PRIVATE KEY"),
+            std::string::npos);
+}
+
+// A failed init removes what it created (the config, folders it made), or puts back the config
+// it overwrote with --force: a second init runs
+TEST(Init, AFailedInitLeavesNothingBehind) {
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  for (const std::string store : {"ftp://x", "postgresql://gatepass@127.0.0.1:1/gatepass"}) {
+    SCOPED_TRACE(store);
+    temp_dir dir;
+    const auto home = dir / "new" / "home";
+    auto bad =
+        gp({"init", "--dir", home.string(), "--issuer", "https://a.example.test", "--store", store},
+           env);
+    EXPECT_EQ(bad.exit_code, 2) << describe(bad);
+    EXPECT_FALSE(fs::exists(dir / "new")) << "init left " << (dir / "new");
+    auto good = gp({"init", "--dir", home.string(), "--issuer", "https://a.example.test"}, env);
+    EXPECT_EQ(good.exit_code, 0) << describe(good);
+    // --force over a working home with a failing store: the old config comes back
+    const auto before = snapshot_tree(home);
+    auto forced = gp({"init", "--dir", home.string(), "--issuer", "https://b.example.test",
+                      "--store", store, "--force"},
+                     env);
+    EXPECT_EQ(forced.exit_code, 2) << describe(forced);
+    EXPECT_TRUE(snapshot_tree(home) == before) << "a failed init --force changed files";
+  }
+}
+
+// decode is the jwt.io view: it shows an unsigned (alg none) token with a warning, exit 0, and
+// verify still rejects it; times read in words ("issued now", never "issued in 0 s")
+TEST(TokenDecode, ShowsAnUnsignedTokenWithAWarningAndTimesInWords) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  const auto cfg = init_home(dir, env);
+  ASSERT_FALSE(cfg.empty());
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  auto pub = gp({"--config", cfg, "publish", "--out", (dir / "pub").string()}, env);
+  ASSERT_EQ(pub.exit_code, 0) << describe(pub);
+  const auto claims = R"({"sub":"mallory","scope":"ADMIN","iat":)" + std::to_string(now) +
+                      R"(,"exp":)" + std::to_string(now + 3630) + "}";  // "1 h" for 30 s
+  for (const std::string alg : {"none", "None", "nOnE"}) {
+    for (const std::string sig : {"", "c2lnbmF0dXJl"}) {
+      SCOPED_TRACE(alg + " signature '" + sig + "'");
+      const auto token = base64url_encode(R"({"alg":")" + alg + R"(","typ":"JWT"})") + "." +
+                         base64url_encode(claims) + "." + sig;
+      auto d = gp({"token", "decode", token});
+      EXPECT_EQ(d.exit_code, 0) << describe(d);
+      EXPECT_NE(d.out.find("UNSIGNED"), std::string::npos) << d.out;
+      EXPECT_NE(d.out.find("\"mallory\""), std::string::npos) << d.out;
+      EXPECT_NE(d.out.find("expires in 1 h"), std::string::npos) << d.out;
+      auto verified =
+          gp({"token", "verify", token, "--jwks", (dir / "pub/.well-known/jwks.json").string()});
+      EXPECT_EQ(verified.exit_code, 1) << describe(verified);
+    }
+  }
+  // a token issued this second: "issued now" (or "issued N s ago" on a slow machine), never
+  // "issued in 0 s"
+  auto t = gp({"--config", cfg, "token", "issue", "--sub", "alice"}, env);
+  ASSERT_EQ(t.exit_code, 0) << describe(t);
+  auto d = gp({"token", "decode", trim(t.out)});
+  EXPECT_EQ(d.exit_code, 0) << describe(d);
+  EXPECT_EQ(d.out.find(" in 0 s"), std::string::npos) << d.out;
+  EXPECT_TRUE(std::regex_search(d.out, std::regex(R"(iat: \S+ \(issued (now|\d+ s ago)\))")))
+      << d.out;
+  EXPECT_EQ(d.out.find("UNSIGNED"), std::string::npos) << d.out;
 }
 
 TEST(Init, RefusesToOverwriteWithoutForce) {

@@ -236,6 +236,27 @@ TEST(IssuerService, TokenEndpointErrorsFollowRfc6749) {
       {"body client_id not the Basic one",
        token_post("grant_type=client_credentials&client_id=svc-b", basic("svc-a", s)), 400,
        "invalid_request"},
+      // a malformed percent-encoding makes the request malformed (RFC 6749 §5.2), in any field
+      {"scope %ZZ", token_post("grant_type=client_credentials&scope=%ZZ", basic("svc-a", s)), 400,
+       "invalid_request"},
+      {"scope trailing %",
+       token_post("grant_type=client_credentials&scope=USER%", basic("svc-a", s)), 400,
+       "invalid_request"},
+      {"scope truncated %4",
+       token_post("grant_type=client_credentials&scope=%4", basic("svc-a", s)), 400,
+       "invalid_request"},
+      {"grant_type %G1", token_post("grant_type=client%G1credentials", basic("svc-a", s)), 400,
+       "invalid_request"},
+      {"name %ZZ", token_post("grant_type=client_credentials&sc%ZZope=USER", basic("svc-a", s)),
+       400, "invalid_request"},
+      {"client_id %ZZ (post)",
+       token_post("grant_type=client_credentials&client_id=svc-%ZZ&client_secret=" + s), 400,
+       "invalid_request"},
+      {"client_secret %ZZ (post)",
+       token_post("grant_type=client_credentials&client_id=svc-a&client_secret=%ZZ"), 400,
+       "invalid_request"},
+      {"basic id %ZZ", token_post("grant_type=client_credentials", basic("svc-%ZZ", s)), 401,
+       "invalid_client"},
   };
   for (auto& r : rows) {
     auto res = fx().svc->handle(r.req, now);
@@ -263,6 +284,13 @@ TEST(IssuerService, TokenEndpointErrorsFollowRfc6749) {
   auto twice = token_post("grant_type=client_credentials", basic("svc-a", s));
   twice.headers.emplace_back("authorization", basic("svc-b", s));
   EXPECT_EQ(fx().svc->handle(twice, now).status, 400u);
+  // well-formed escapes still decode: "%55SER" is USER, '+' a space between two scopes
+  EXPECT_EQ(fx().svc
+                ->handle(token_post("grant_type=client_credentials&scope=%55SER+ADMIN",
+                                    basic("svc-a", s)),
+                         now)
+                .status,
+            200u);
   // the same client named in the body as well is fine
   EXPECT_EQ(
       fx().svc

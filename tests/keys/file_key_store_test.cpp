@@ -1,12 +1,15 @@
 // The file store: atomic writes, wrong passphrase changes nothing, corrupted and foreign files,
 // concurrent rotations under the lock.
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "common/ossl.h"
 #include "keys/errc.h"
 #include "keys/key_manager.h"
 #include "keys/key_store.h"
@@ -137,12 +140,106 @@ TEST_F(FileKeyStore, RotationLifecycleAndPrune) {
   EXPECT_EQ((*ring)->published.keys().size(), 2u);  // old one still published as previous
   EXPECT_EQ(m->retire((*ring)->current->kid(), 3000 + ahead),
             std::error_code(errc::key_state_invalid));
-  ASSERT_FALSE(m->retire(*first, 3000 + ahead));
+  // the previous key's last tokens expire token_ttl + leeway after it stopped signing
+  const auto safe = 2000 + ahead + m->settings().rotation.token_ttl + m->settings().rotation.leeway;
+  ASSERT_FALSE(m->retire(*first, safe));
   auto pruned = m->prune(0);
   ASSERT_TRUE(pruned.has_value());
   EXPECT_EQ(*pruned, 1u);
   EXPECT_FALSE(fs::exists(dir_ / (*first + ".key.pem")));
   EXPECT_EQ(m->retire("no-such-kid", 4000), std::error_code(errc::key_not_found));
+}
+
+// retire refuses a key whose tokens may still be valid unless forced; the current key never
+TEST_F(FileKeyStore, RetireRefusesKeysWhoseTokensMayStillBeValid) {
+  const auto& rot = manager()->settings().rotation;
+  const std::int64_t demoted = 5000;  // the first key becomes previous here
+  const std::int64_t valid_until = demoted + rot.token_ttl + rot.leeway;
+  struct row {
+    const char* name;
+    const char* which;  // "current", "previous" or "next"
+    std::int64_t at;
+    bool force;
+    errc expected;  // {} = retired
+  };
+  const std::vector<row> rows{
+      {"current", "current", valid_until + 86400, false, errc::key_state_invalid},
+      {"current_forced", "current", valid_until + 86400, true, errc::key_state_invalid},
+      {"previous_just_demoted", "previous", demoted, false, errc::key_still_verifies},
+      {"previous_last_second", "previous", valid_until - 1, false, errc::key_still_verifies},
+      {"previous_forced", "previous", demoted + 1, true, errc{}},
+      {"previous_after_tokens_expired", "previous", valid_until, false, errc{}},
+      {"next", "next", demoted + 1, false, errc{}},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    fs::remove_all(dir_);
+    auto m = manager();
+    auto first = m->ensure_initialized(1000);
+    ASSERT_TRUE(first.has_value());
+    auto second = m->generate(demoted, true);  // first → previous at `demoted`
+    ASSERT_TRUE(second.has_value());
+    auto third = m->generate(demoted, false);  // a next key
+    ASSERT_TRUE(third.has_value());
+    const std::string kid = std::string(r.which) == "previous"  ? *first
+                            : std::string(r.which) == "current" ? *second
+                                                                : *third;
+    const auto ec = m->retire(kid, r.at, r.force);
+    EXPECT_EQ(ec, r.expected == errc{} ? std::error_code() : std::error_code(r.expected))
+        << ec.message();
+    auto ring = m->snapshot();
+    ASSERT_TRUE(ring.has_value());
+    for (const auto& rec : (*ring)->records) {
+      if (rec.kid == kid) {
+        EXPECT_EQ(rec.state == key_state::retired, !ec) << rec.kid;
+      }
+    }
+  }
+}
+
+// A 2048-bit RSA private key with public exponent `e`, as PKCS#8 PEM.
+std::string rsa_pem_with_exponent(unsigned long e) {
+  ossl::pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  ossl::bn_ptr bn(BN_new());
+  EVP_PKEY* raw = nullptr;
+  if (!ctx || !bn || EVP_PKEY_keygen_init(ctx.get()) != 1 ||
+      EVP_PKEY_CTX_set_rsa_keygen_bits(ctx.get(), 2048) != 1 || BN_set_word(bn.get(), e) != 1 ||
+      EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx.get(), bn.get()) != 1 ||
+      EVP_PKEY_generate(ctx.get(), &raw) != 1)
+    return {};
+  const ossl::pkey_ptr key(raw);
+  ossl::bio_ptr bio(BIO_new(BIO_s_mem()));
+  if (PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
+    return {};
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+// keys import refuses RSA keys with e < 65537 (NIST SP 800-56B); jose already refuses e = 1 and
+// an even e; 65537 and larger odd exponents are imported
+TEST_F(FileKeyStore, ImportRefusesRsaPublicExponentsBelow65537) {
+  struct row {
+    unsigned long e;
+    std::error_code expected;
+  };
+  for (const auto& r : std::vector<row>{{3, errc::rsa_exponent_small},
+                                        {17, errc::rsa_exponent_small},
+                                        {65535, errc::rsa_exponent_small},
+                                        {65537, {}},
+                                        {65539, {}}}) {
+    SCOPED_TRACE("e=" + std::to_string(r.e));
+    const auto pem = rsa_pem_with_exponent(r.e);
+    ASSERT_FALSE(pem.empty());
+    fs::remove_all(dir_);
+    auto m = manager();
+    ASSERT_TRUE(m->ensure_initialized(1000).has_value());
+    auto kid = m->import_pem(pem, "", {}, true, 2000);
+    EXPECT_EQ(kid ? std::error_code() : kid.error(), r.expected);
+    auto ring = m->snapshot();
+    ASSERT_TRUE(ring.has_value());
+    EXPECT_EQ((*ring)->records.size(), r.expected ? 1u : 2u) << "a refused key was stored";
+  }
 }
 
 TEST_F(FileKeyStore, ConcurrentForcedRotationsLeaveExactlyOneCurrent) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -192,6 +193,18 @@ TEST(RotationPolicy, MaxAgeNeverPastTheNextChangeAndAtLeastSixtySeconds) {
   EXPECT_EQ(jwks_max_age(keys, due - 100, s), 100);
   EXPECT_EQ(jwks_max_age(keys, due - 5, s), 60);
   EXPECT_EQ(jwks_max_age(keys, 0, s), s.publish_ahead);  // capped: a manual rotation may come
+}
+
+TEST(RotationPolicy, TokensValidUntilFollowsTheKeyState) {
+  rotation_settings s;
+  key_record k{"a", "RS256", key_state::previous, 10, 20, 1000, 0};
+  EXPECT_EQ(tokens_valid_until(k, s), 1000 + s.token_ttl + s.leeway);
+  k.state = key_state::current;
+  EXPECT_EQ(tokens_valid_until(k, s), std::numeric_limits<std::int64_t>::max());
+  k.state = key_state::next;
+  EXPECT_EQ(tokens_valid_until(k, s), 0);
+  k.state = key_state::retired;
+  EXPECT_EQ(tokens_valid_until(k, s), 0);
 }
 
 TEST(RotationPolicy, StateNamesRoundTrip) {
