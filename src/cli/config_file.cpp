@@ -23,14 +23,25 @@ std::string resolve_path(const std::string& flag) {
 }
 
 file load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in || std::filesystem::is_directory(path))
+    throw error({path + ": cannot read the config file (run `gatepass init` to create one)"});
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  try {
+    return parse(path, text);
+  } catch (const YAML::Exception& e) {
+    // a shape no check foresaw: still named by file and line, never a bare yaml-cpp message
+    throw error({path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg});
+  }
+}
+
+file parse(const std::string& path, const std::string& text) {
   file f;
   f.path = path;
   reader r(path);
   YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw error({path + ": cannot read the config file (run `gatepass init` to create one)"});
+    root = YAML::Load(text);
   } catch (const YAML::ParserException& e) {
     throw error({path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg});
   }

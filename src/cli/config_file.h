@@ -27,6 +27,9 @@ std::string resolve_path(const std::string& flag);
 
 /// Loads and validates; throws config::error listing every problem.
 file load(const std::string& path);
+/// The same for a config's text (`path` names it in messages). Only config::error is meant to
+/// leave it; load() also turns any other yaml-cpp exception into one (the fuzzer does not).
+file parse(const std::string& path, const std::string& text);
 
 /// The store URI with a relative file: path made relative to the config's folder.
 std::string store_uri(const file& f);

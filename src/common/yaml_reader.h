@@ -50,13 +50,23 @@ class reader {
     return n.as<std::string>();
   }
 
+  // A section or entry that must be a mapping (indexing a scalar throws in yaml-cpp): false,
+  // and a problem, when it is not.
+  bool mapping(const YAML::Node& n, const std::string& field) {
+    if (n.IsMap()) return true;
+    problem(n, field, "expected a mapping");
+    return false;
+  }
+
   // A mapping's key as a name; a key that is a list or a mapping is a problem (empty result).
   std::string key(const YAML::Node& k, const std::string& field) {
     if (!k.IsScalar()) {
       problem(k, field, "a key must be a name, not a list or a mapping");
       return {};
     }
-    return k.as<std::string>();
+    auto name = k.as<std::string>();
+    if (name.empty()) problem(k, field, "a key must be a name, not empty");
+    return name;
   }
 
   // true or false (YAML 1.1's yes/no/on/off too, as yaml-cpp reads them); anything else is a

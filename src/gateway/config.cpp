@@ -1,8 +1,12 @@
 #include "gateway/config.h"
 
+#include <charconv>
+#include <cstdint>
+#include <optional>
 #include <set>
 
 #include "common/yaml_reader.h"
+#include "gateway/field_names.h"
 #include "jose/algorithm.h"
 
 namespace gatepass::gateway {
@@ -11,6 +15,16 @@ namespace {
 
 bool valid_upstream(const std::string& u) {
   return u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0;
+}
+
+// A whole number written as digits only: no sign (stoull took "-1" as 2^64-1, no limit), no
+// unit or other trailing text ("10MB" read as 10).
+std::optional<std::uint64_t> whole_number(const std::string& text) {
+  std::uint64_t v = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return v;
 }
 
 }  // namespace
@@ -29,14 +43,11 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
     r.problem(g["listen"], "gateway.listen", "expected HOST:PORT");
   c.admin_listen = r.str(g["admin_listen"], "gateway.admin_listen");
   if (g["threads"]) {
-    const auto t = r.str(g["threads"], "gateway.threads");
-    try {
-      const int n = std::stoi(t);
-      if (n < 0 || n > 256) throw std::out_of_range(t);
-      c.threads = static_cast<unsigned>(n);
-    } catch (const std::exception&) {
+    const auto n = whole_number(r.str(g["threads"], "gateway.threads"));
+    if (n && *n <= 256)
+      c.threads = static_cast<unsigned>(*n);
+    else
       r.problem(g["threads"], "gateway.threads", "expected a number 0-256 (0: one per core)");
-    }
   }
   c.forward_auth_path =
       r.str(g["forward_auth_path"], "gateway.forward_auth_path", c.forward_auth_path);
@@ -45,21 +56,23 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
   c.access_log = r.boolean(g["access_log"], "gateway.access_log", c.access_log);
   c.upstream_ca_file = r.str(g["upstream_ca_file"], "gateway.upstream_ca_file");
 
-  if (const auto l = g["limits"]) {
+  if (const auto l = g["limits"]; l && r.mapping(l, "gateway.limits")) {
     r.known_keys(l, "gateway.limits.",
                  {"max_header_bytes", "max_url_bytes", "max_token_bytes", "max_body_bytes",
                   "read_timeout", "idle_timeout", "upstream_connect_timeout", "upstream_timeout",
                   "max_connections", "token_cache_entries", "token_cache_bytes"});
     auto size = [&](const char* name, std::size_t& out) {
       if (!l[name]) return;
-      try {
-        out = static_cast<std::size_t>(
-            std::stoull(r.str(l[name], std::string("gateway.limits.") + name)));
-      } catch (const std::exception&) {
-        r.problem(l[name], std::string("gateway.limits.") + name, "expected a whole number");
-      }
+      const std::string field = std::string("gateway.limits.") + name;
+      if (const auto n = whole_number(r.str(l[name], field)))
+        out = static_cast<std::size_t>(*n);
+      else
+        r.problem(l[name], field, "expected a whole number of bytes or entries (digits only)");
     };
     size("max_header_bytes", c.limits.max_header_bytes);
+    if (c.limits.max_header_bytes > 1024 * 1024 || c.limits.max_header_bytes < 1024)
+      r.problem(l["max_header_bytes"], "gateway.limits.max_header_bytes",
+                "expected 1024 to 1048576");
     size("max_url_bytes", c.limits.max_url_bytes);
     size("max_token_bytes", c.limits.max_token_bytes);
     size("max_body_bytes", c.limits.max_body_bytes);
@@ -76,7 +89,7 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
     c.limits.upstream_timeout = r.duration(l["upstream_timeout"], "gateway.limits.upstream_timeout",
                                            c.limits.upstream_timeout);
   }
-  if (const auto t = g["tls"]) {
+  if (const auto t = g["tls"]; t && r.mapping(t, "gateway.tls")) {
     r.known_keys(t, "gateway.tls.", {"cert_file", "key_file"});
     c.tls.cert_file = r.str(t["cert_file"], "gateway.tls.cert_file");
     c.tls.key_file = r.str(t["key_file"], "gateway.tls.key_file");
@@ -93,6 +106,7 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
         if (name.empty()) continue;
         const auto& a = kv.second;
         const std::string p = "gateway.authorizers." + name + ".";
+        if (!r.mapping(a, "gateway.authorizers." + name)) continue;
         r.known_keys(a, p,
                      {"identity_source", "issuer_url", "audience", "algorithms", "leeway", "typ",
                       "jwks_min_ttl", "jwks_max_ttl", "refetch_cooldown", "ca_file",
@@ -136,9 +150,19 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
             r.problem(m, p + "claims_to_headers", "expected a mapping of header → claim path");
           else
             for (const auto& h : m)
-              if (auto header = r.key(h.first, p + "claims_to_headers"); !header.empty())
+              if (auto header = r.key(h.first, p + "claims_to_headers"); !header.empty()) {
+                // the name goes into every upstream request head as written
+                if (!field_name_valid(header))
+                  r.problem(h.first, p + "claims_to_headers",
+                            "\"" + header + "\" is not a header field name (RFC 9110 token)");
+                else if (field_name_reserved(header))
+                  r.problem(h.first, p + "claims_to_headers",
+                            header +
+                                " is set, framed or dropped by the gateway itself; "
+                                "choose another name");
                 ac.claims_to_headers.emplace_back(std::move(header),
                                                   r.str(h.second, p + "claims_to_headers"));
+              }
         }
         c.authorizers.emplace(name, std::move(ac));
       }
@@ -150,6 +174,7 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
     } else {
       std::set<std::string> seen;
       for (const auto& n : rs) {
+        if (!r.mapping(n, "gateway.routes[]")) continue;
         r.known_keys(n, "gateway.routes[].",
                      {"method", "path", "authorizer", "scopes", "scopes_match", "upstream"});
         route_config rc;

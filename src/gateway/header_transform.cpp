@@ -9,32 +9,6 @@ namespace gatepass::gateway {
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-bool field_name_is(std::string_view name, std::string_view canonical) {
-  if (name.size() != canonical.size()) return false;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    char c = name[i];
-    c = c == '_' ? '-' : (c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c);
-    if (c != canonical[i]) return false;
-  }
-  return true;
-}
-
-std::string field_canonical(std::string_view name) {
-  std::string n(name);
-  for (auto& ch : n)
-    ch = ch == '_' ? '-' : (ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch + 32) : ch);
-  return n;
-}
-
-bool is_hop_by_hop(std::string_view name) {
-  static constexpr std::string_view hop[] = {
-      "connection", "keep-alive", "proxy-connection",    "te",
-      "trailer",    "upgrade",    "proxy-authorization", "proxy-authenticate"};
-  for (auto h : hop)
-    if (beast::iequals(name, h)) return true;
-  return false;
-}
-
 bool host_value_ok(std::string_view host) {
   static constexpr auto allowed = [] {
     std::array<bool, 256> t{};
@@ -102,24 +76,6 @@ void append_response_head(std::string& out, const head_parser<false>& rp, bool d
     append_field(out, f.name_string(), f.value());
   }
   if (!drop_cl) append_content_length(out, rp);
-}
-
-bool spoofed_by_client(std::string_view name) {
-  static constexpr std::string_view names[] = {"x-forwarded-for",     "x-forwarded-proto",
-                                               "x-forwarded-host",    "forwarded",
-                                               "x-forwarded-port",    "x-forwarded-prefix",
-                                               "x-forwarded-server",  "x-forwarded-ssl",
-                                               "x-forwarded-scheme",  "x-url-scheme",
-                                               "front-end-https",     "x-real-ip",
-                                               "true-client-ip",      "x-client-ip",
-                                               "x-cluster-client-ip", "x-original-url",
-                                               "x-rewrite-url",       "x-original-uri",
-                                               "x-original-method",   "x-forwarded-uri",
-                                               "x-forwarded-method",  "x-http-method-override",
-                                               "x-http-method",       "x-method-override"};
-  for (const auto n : names)
-    if (field_name_is(name, n)) return true;
-  return false;
 }
 
 void append_upstream_request_head(std::string& out, const head_parser<true>& req,

@@ -9,21 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include "gateway/field_names.h"
 #include "gateway/head_parser.h"
 
 namespace gatepass::gateway {
-
-/// A field name against a lower-case, '-' spelled one as CGI and WSGI servers compare them:
-/// case and '-' / '_' alike (X_Gatepass_Sub reaches them as HTTP_X_GATEPASS_SUB, as
-/// X-Gatepass-Sub does; nginx drops such names by default for this reason).
-bool field_name_is(std::string_view name, std::string_view canonical);
-
-/// A field name as field_name_is compares it: lower case, '_' as '-'.
-std::string field_canonical(std::string_view name);
-
-/// Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authorization,
-/// Proxy-Authenticate (RFC 9110 §7.6.1 and the fields proxies treat alike), any case.
-bool is_hop_by_hop(std::string_view name);
 
 /// A Host value made only of what host[:port] may hold (RFC 3986 reg-name, IP literal, port;
 /// no userinfo, path or spaces). Checked on every request, so a table, not a URI parser.
@@ -72,15 +61,6 @@ struct upstream_request {
 /// value). A client's X-Forwarded-For starts the list its address is appended to, as nginx's
 /// $proxy_add_x_forwarded_for, Envoy and AWS do (an upstream trusts the entries its proxies
 /// added: the last ones).
-/// A field a client may send but only a proxy may set, since upstreams act on it: the
-/// X-Forwarded-* this gateway sets and their variants (Forwarded, X-Forwarded-Port/-Prefix/
-/// -Server/-Ssl/-Scheme, X-Url-Scheme, Front-End-Https), client addresses (X-Real-IP,
-/// True-Client-IP, X-Client-IP, X-Cluster-Client-IP), and the path and method overrides some
-/// frameworks route by (X-Original-URL, X-Rewrite-URL, X-Original-URI, X-Original-Method,
-/// X-Forwarded-Uri, X-Forwarded-Method, X-HTTP-Method-Override, X-HTTP-Method,
-/// X-Method-Override), which would let a request authorized for one route act as another.
-/// `name` as received; compared as field_name_is does.
-bool spoofed_by_client(std::string_view name);
 
 void append_upstream_request_head(std::string& out, const head_parser<true>& req,
                                   const upstream_request& u);

@@ -14,6 +14,7 @@ namespace gatepass::config {
 
 issuer_section parse_issuer(const YAML::Node& is, reader& r) {
   issuer_section s;
+  if (!r.mapping(is, "issuer")) return s;
   r.known_keys(is, "issuer.", {"url", "audience", "token_ttl", "listen", "scopes_supported"});
   s.url = r.str(is["url"], "issuer.url");
   if (s.url.empty()) {
@@ -71,6 +72,7 @@ std::optional<std::string> store_problem(const std::string& store) {
 
 keys_section parse_keys(const YAML::Node& ks, reader& r) {
   keys_section k;
+  if (!r.mapping(ks, "keys")) return k;
   r.known_keys(ks, "keys.",
                {"store", "algorithm", "rsa_bits", "passphrase_env", "passphrase_file",
                 "rotate_every", "publish_ahead", "retire_after"});
@@ -116,6 +118,7 @@ std::vector<client_entry> parse_clients(const YAML::Node& cs, reader& r) {
   } else {
     std::set<std::string> ids;
     for (const auto& c : cs) {
+      if (!r.mapping(c, "clients[]")) continue;
       r.known_keys(c, "clients[].", {"id", "secret_hash", "scopes", "audience"});
       client_entry e;
       e.id = r.str(c["id"], "clients[].id");

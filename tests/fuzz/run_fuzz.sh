@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets with seed corpora made at run time (nothing binary is committed).
 # Usage: run_fuzz.sh FUZZ_BUILD_DIR GATEPASS_BIN [SECONDS]   (SECONDS per fuzzer, default 60)
-#   FUZZ_BUILD_DIR: a tree configured with -DGATEPASS_FUZZ=ON (holds token_fuzz and jwks_fuzz)
+#   FUZZ_BUILD_DIR: a tree configured with -DGATEPASS_FUZZ=ON (holds token_fuzz, jwks_fuzz and
+#                   config_fuzz)
 #   GATEPASS_BIN:   a gatepass binary, to sign seed tokens
 # Seeds: tokens signed by `gatepass token sign` (RS256, PS256, ES256, EdDSA) with keys made here
 # and handed to token_fuzz via GATEPASS_FUZZ_KEYS, the tokens and JWKS of ../shared/vectors
-# (GATEPASS_VECTORS) when present, and a few hand-written edge cases. Both fuzzers run in
+# (GATEPASS_VECTORS) when present, and a few hand-written edge cases. The fuzzers run in
 # parallel; crash inputs are kept in FUZZ_BUILD_DIR/fuzz-artifacts/.
 set -uo pipefail
 
@@ -18,14 +19,14 @@ PY=$(command -v python3 || echo /usr/bin/python3)
 
 BIN=$BUILD/tests/fuzz
 [[ -d $BIN ]] || BIN=$BUILD
-for f in token_fuzz jwks_fuzz; do
+for f in token_fuzz jwks_fuzz config_fuzz; do
   [[ -x $BIN/$f ]] || { echo "run_fuzz: $BIN/$f not built" >&2; exit 2; }
 done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/gatepass-fuzz.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 ART=$BUILD/fuzz-artifacts
-mkdir -p "$WORK"/{keys,token-seeds,jwks-seeds,token-corpus,jwks-corpus} "$ART"
+mkdir -p "$WORK"/{keys,token-seeds,jwks-seeds,config-seeds,token-corpus,jwks-corpus,config-corpus} "$ART"
 
 # --- token seeds
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$WORK/keys/rsa.pem" 2>/dev/null
@@ -84,9 +85,39 @@ PYEOF
 else
   echo "run_fuzz: no vectors at $VECTORS (set GATEPASS_VECTORS); using built-in seeds only"
 fi
-echo "run_fuzz: $(ls "$WORK/token-seeds" | wc -l) token seeds, $(ls "$WORK/jwks-seeds" | wc -l) JWKS seeds; ${SECONDS_EACH}s per fuzzer"
+# --- config seeds: the example config and the shapes the e2e suites use
+cp "$HERE/../../examples/gatepass.yaml" "$WORK/config-seeds/example.yaml"
+cat >"$WORK/config-seeds/gateway.yaml" <<'YAML'
+gateway:
+  listen: 127.0.0.1:8080
+  admin_listen: 127.0.0.1:9901
+  threads: 2
+  access_log: false
+  limits: { max_header_bytes: 8192, max_body_bytes: 1048576, read_timeout: 1s, upstream_timeout: 30s }
+  tls: { cert_file: cert.pem, key_file: key.pem }
+  authorizers:
+    jwt:
+      identity_source: $request.querystring.token
+      issuer_url: https://issuer.test
+      audience: [a, b]
+      algorithms: [RS256, ES256]
+      leeway: 30s
+      typ: at+jwt
+      forward_authorization: false
+      claims_to_headers: { X-Tenant: org.id, X-Groups: groups }
+  routes:
+    - { method: GET, path: "/a/{id}/b/{proxy+}", authorizer: jwt, scopes: [USER], scopes_match: all, upstream: "http://127.0.0.1:9000/base" }
+    - { path: $default, upstream: "https://up.test" }
+YAML
+cat >"$WORK/config-seeds/issuer.yaml" <<'YAML'
+issuer: { url: "https://auth.test", audience: [api], token_ttl: 1h, listen: "127.0.0.1:8081", scopes_supported: [USER, ADMIN] }
+keys: { store: "postgresql://u@127.0.0.1/db", algorithm: ES256, rsa_bits: 3072, passphrase_env: PASS, rotate_every: 30d, publish_ahead: 2h, retire_after: 1d }
+clients:
+  - { id: svc, secret_hash: "$argon2id$v=19$m=65536,t=3,p=1$c2FsdA$aGFzaA", scopes: [USER], audience: [api] }
+YAML
+echo "run_fuzz: $(ls "$WORK/token-seeds" | wc -l) token seeds, $(ls "$WORK/jwks-seeds" | wc -l) JWKS seeds, $(ls "$WORK/config-seeds" | wc -l) config seeds; ${SECONDS_EACH}s per fuzzer"
 
-# --- run both in parallel
+# --- run all three in parallel
 run() {
   local name=$1 corpus=$2 seeds=$3
   GATEPASS_FUZZ_KEYS="$WORK/keys" ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
@@ -96,11 +127,13 @@ run() {
 }
 run token_fuzz "$WORK/token-corpus" "$WORK/token-seeds" & tpid=$!
 run jwks_fuzz "$WORK/jwks-corpus" "$WORK/jwks-seeds" & jpid=$!
+run config_fuzz "$WORK/config-corpus" "$WORK/config-seeds" & cpid=$!
 wait $tpid; trc=$?
 wait $jpid; jrc=$?
+wait $cpid; crc=$?
 
 rc=0
-for pair in token_fuzz:$trc jwks_fuzz:$jrc; do
+for pair in token_fuzz:$trc jwks_fuzz:$jrc config_fuzz:$crc; do
   name=${pair%%:*} code=${pair#*:}
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$WORK/$name.log" | grep -o '[0-9]*$')
   cov=$(grep -o 'cov: [0-9]*' "$WORK/$name.log" | tail -1)

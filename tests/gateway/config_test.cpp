@@ -62,7 +62,7 @@ TEST(GatewayConfig, SwitchesReadAsYamlBooleans) {
 }
 
 TEST(GatewayConfig, SwitchesThatAreNotBooleansAreProblems) {
-  for (const char* text : {"flase", "0", "1", "nope", "[false]", "{a: b}", "\"\""}) {
+  for (const char* text : {"flase", "0", "1", "nope", "[false]", "{a: b}", "\"\"", "~"}) {
     const auto p = parse(with_switches(text, "true"));
     ASSERT_EQ(p.problems.size(), 1u) << text;
     EXPECT_EQ(p.problems[0].rfind("g.yaml:7: gateway.authorizers.a.forward_authorization:", 0), 0u)
@@ -97,6 +97,85 @@ TEST(GatewayConfig, KeysThatAreListsOrMappingsAreProblemsWithTheirLine) {
     for (const auto& msg : p.problems) found = found || msg.rfind(r.prefix, 0) == 0;
     EXPECT_TRUE(found) << r.name << ": no problem starting " << r.prefix << " among "
                        << p.problems.size();
+  }
+}
+
+// Sections and entries that must be mappings, given as scalars or lists: problems, not throws.
+TEST(GatewayConfig, ScalarsWhereMappingsBelongAreProblems) {
+  struct row {
+    std::string text;
+    std::string prefix;
+  };
+  for (const auto& r : std::vector<row>{
+           {"gateway:\n  limits: 5\n", "g.yaml:2: gateway.limits: expected a mapping"},
+           {"gateway:\n  tls: on\n", "g.yaml:2: gateway.tls: expected a mapping"},
+           {"gateway:\n  authorizers: {a: x}\n", "g.yaml:2: gateway.authorizers.a: expected"},
+           {"gateway:\n  routes: [\"/a\"]\n", "g.yaml:2: gateway.routes[]: expected a mapping"}}) {
+    parsed p;
+    ASSERT_NO_THROW(p = parse(r.text)) << r.text;
+    ASSERT_FALSE(p.problems.empty()) << r.text;
+    EXPECT_EQ(p.problems[0].rfind(r.prefix, 0), 0u) << p.problems[0];
+  }
+}
+
+TEST(GatewayConfig, SizesAreDigitsOnly) {
+  struct row {
+    const char* value;
+    bool ok;
+  };
+  for (const auto& r : std::vector<row>{{"1048576", true},
+                                        {"0", true},
+                                        {"10MB", false},
+                                        {"-1", false},
+                                        {"+5", false},
+                                        {"1e6", false},
+                                        {"\"\"", false},
+                                        {"18446744073709551616", false}}) {
+    const auto p = parse(std::string("gateway:\n  limits: { max_body_bytes: ") + r.value + " }\n");
+    EXPECT_EQ(p.problems.empty(), r.ok) << r.value;
+    if (r.ok) {
+      EXPECT_EQ(std::to_string(p.cfg.limits.max_body_bytes), r.value);
+    } else if (!p.problems.empty()) {
+      EXPECT_EQ(p.problems[0].rfind("g.yaml:2: gateway.limits.max_body_bytes:", 0), 0u)
+          << p.problems[0];
+    }
+  }
+  for (const char* threads : {"4x", "-1", "257"})
+    EXPECT_FALSE(parse(std::string("gateway:\n  threads: ") + threads + "\n").problems.empty())
+        << threads;
+  EXPECT_EQ(parse("gateway:\n  threads: 4\n").cfg.threads, 4u);
+}
+
+// A claim header name goes into every upstream request head as written: a token, and not one
+// the gateway sets, frames the message with or drops.
+TEST(GatewayConfig, ClaimHeaderNamesAreTokensTheGatewayDoesNotOwn) {
+  struct row {
+    const char* name;
+    bool ok;
+  };
+  for (const auto& r : std::vector<row>{{"X-Tenant", true},
+                                        {"x_org_id", true},
+                                        {"\"X Tenant\"", false},
+                                        {"\"X-Tenant:\"", false},
+                                        {"\"\"", false},
+                                        {"Transfer-Encoding", false},
+                                        {"content_length", false},
+                                        {"Host", false},
+                                        {"Authorization", false},
+                                        {"Cookie", false},
+                                        {"Connection", false},
+                                        {"X-Gatepass-Sub", false},
+                                        {"X_Forwarded_For", false},
+                                        {"X-Original-URL", false}}) {
+    const auto p = parse(std::string("gateway:\n  authorizers:\n    a:\n      issuer_url: "
+                                     "https://i.test\n      audience: [x]\n"
+                                     "      claims_to_headers: { ") +
+                         r.name + ": sub }\n");
+    EXPECT_EQ(p.problems.empty(), r.ok) << r.name << (p.problems.empty() ? "" : p.problems[0]);
+    if (!r.ok && !p.problems.empty()) {
+      EXPECT_EQ(p.problems[0].rfind("g.yaml:6: gateway.authorizers.a.claims_to_headers:", 0), 0u)
+          << p.problems[0];
+    }
   }
 }
 
