@@ -152,8 +152,8 @@ TEST_F(FileKeyStore, RotationLifecycleAndPrune) {
 
 // retire refuses a key whose tokens may still be valid unless forced; the current key never
 TEST_F(FileKeyStore, RetireRefusesKeysWhoseTokensMayStillBeValid) {
-  const auto& rot = manager()->settings().rotation;
-  const std::int64_t demoted = 5000;  // the first key becomes previous here
+  const auto rot = manager()->settings().rotation;  // a copy: the manager is a temporary
+  const std::int64_t demoted = 5000;                // the first key becomes previous here
   const std::int64_t valid_until = demoted + rot.token_ttl + rot.leeway;
   struct row {
     const char* name;
