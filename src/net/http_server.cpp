@@ -80,6 +80,9 @@ class session : public std::enable_shared_from_this<session> {
 
  private:
   void read() {
+    // A response that finished after stop() ran: the connection would go idle after drain()
+    // looked at it (it was busy then), and the drain would wait out idle_timeout for it.
+    if (server_->stopping.load()) return close();
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(server_->limits.header_limit));
     parser_->body_limit(server_->limits.body_limit);
