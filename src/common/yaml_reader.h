@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -26,9 +27,12 @@ class reader {
   void problem_plain(const std::string& msg) { problems_.push_back(path_ + ": " + msg); }
 
   // Every key of `map` must be one of `allowed` (catches typos such as "rotate_evrey").
+  // A field given twice is a problem too: yaml-cpp keeps the first and drops the second
+  // silently (`scopes: [ADMIN]` then `scopes: []` in one route).
   void known_keys(const YAML::Node& map, const std::string& prefix,
                   std::initializer_list<const char*> allowed) {
     if (!map.IsMap()) return;
+    std::set<std::string> seen;
     for (const auto& kv : map) {
       if (!kv.first.IsScalar()) {
         problem(kv.first, prefix, "a key must be a name, not a list or a mapping");
@@ -38,7 +42,17 @@ class reader {
       bool ok = false;
       for (const char* a : allowed) ok = ok || key == a;
       if (!ok) problem(kv.first, prefix + key, "unknown field");
+      if (!seen.insert(key).second) problem(kv.first, prefix + key, "given twice");
     }
+  }
+
+  // Every key of a mapping of names (authorizers, claim headers) at most once.
+  void unique_keys(const YAML::Node& map, const std::string& field) {
+    if (!map.IsMap()) return;
+    std::set<std::string> seen;
+    for (const auto& kv : map)
+      if (kv.first.IsScalar() && !seen.insert(kv.first.as<std::string>()).second)
+        problem(kv.first, field, kv.first.as<std::string>() + " given twice");
   }
 
   std::string str(const YAML::Node& n, const std::string& field, std::string def = {}) {

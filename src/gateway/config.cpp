@@ -100,7 +100,8 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
   if (const auto as = g["authorizers"]) {
     if (!as.IsMap())
       r.problem(as, "gateway.authorizers", "expected a mapping of name → authorizer");
-    else
+    r.unique_keys(as, "gateway.authorizers");
+    if (as.IsMap())
       for (const auto& kv : as) {
         const auto name = r.key(kv.first, "gateway.authorizers");
         if (name.empty()) continue;
@@ -148,7 +149,8 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
         if (const auto m = a["claims_to_headers"]) {
           if (!m.IsMap())
             r.problem(m, p + "claims_to_headers", "expected a mapping of header → claim path");
-          else
+          r.unique_keys(m, p + "claims_to_headers");
+          if (m.IsMap())
             for (const auto& h : m)
               if (auto header = r.key(h.first, p + "claims_to_headers"); !header.empty()) {
                 // the name goes into every upstream request head as written

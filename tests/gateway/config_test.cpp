@@ -179,5 +179,32 @@ TEST(GatewayConfig, ClaimHeaderNamesAreTokensTheGatewayDoesNotOwn) {
   }
 }
 
+// yaml-cpp keeps the first of two equal keys and drops the second silently: a problem instead.
+TEST(GatewayConfig, FieldsAndNamesGivenTwiceAreProblems) {
+  struct row {
+    const char* name;
+    std::string text;
+    std::string prefix;
+  };
+  const std::vector<row> rows = {
+      {"a route's scopes",
+       "gateway:\n  routes:\n    - { method: GET, path: /a, scopes: [ADMIN], scopes: [] }\n",
+       "g.yaml:3: gateway.routes[].scopes: given twice"},
+      {"a section field", "gateway:\n  listen: 127.0.0.1:1\n  listen: 0.0.0.0:2\n",
+       "g.yaml:3: gateway.listen: given twice"},
+      {"an authorizer", "gateway:\n  authorizers:\n    a: {}\n    a: {}\n",
+       "g.yaml:4: gateway.authorizers: a given twice"},
+      {"a claim header",
+       "gateway:\n  authorizers:\n    a:\n      claims_to_headers: { X-T: sub, X-T: aud }\n",
+       "g.yaml:4: gateway.authorizers.a.claims_to_headers: X-T given twice"},
+  };
+  for (const auto& r : rows) {
+    const auto p = parse(r.text);
+    bool found = false;
+    for (const auto& msg : p.problems) found = found || msg.rfind(r.prefix, 0) == 0;
+    EXPECT_TRUE(found) << r.name << ": no problem starting " << r.prefix;
+  }
+}
+
 }  // namespace
 }  // namespace gatepass::gateway
