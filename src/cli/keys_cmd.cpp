@@ -540,7 +540,7 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   issue->add_option("--sub", ta->sub, "Subject");
   issue->add_option("--scope", ta->scope, "Space-separated scopes, e.g. \"USER ADMIN\"");
   issue->add_option("--aud", ta->aud, "Audience (repeatable; default: issuer.audience)");
-  issue->add_option("--ttl", ta->ttl, "Lifetime, e.g. 15m (default: issuer.token_ttl)");
+  issue->add_option("--ttl", ta->ttl, "Lifetime, e.g. 15m, at most issuer.token_ttl (the default)");
   issue->add_option("--claim", ta->claims, "Custom claim NAME=VALUE (repeatable)");
   issue->add_option("--claims-json", ta->claims_json, "JSON object of custom claims (FILE or -)");
   issue->add_option("--count", ta->count, "Issue N tokens, one per line (load tests)")
@@ -561,6 +561,16 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
         auto d = parse_duration(ta->ttl);
         if (!d || *d <= 0) {
           std::cerr << "gatepass: --ttl " << ta->ttl << ": expected a duration like 900, 15m, 1h\n";
+          return 2;
+        }
+        // A key stays published for token_ttl + publish_ahead + leeway after it stops signing,
+        // and `keys retire` guards the same window: a longer-lived token would be refused by
+        // every verifier once its key rotates out.
+        if (*d > ctx.cfg.issuer->token_ttl) {
+          std::cerr << "gatepass: --ttl " << ta->ttl << ": longer than issuer.token_ttl ("
+                    << ctx.cfg.issuer->token_ttl
+                    << " s); keys are published for that long after they stop signing, so the "
+                       "token would fail after a rotation: raise issuer.token_ttl instead\n";
           return 2;
         }
         req.ttl = *d;

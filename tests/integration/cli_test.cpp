@@ -639,6 +639,26 @@ TEST(Init, AFailedInitLeavesNothingBehind) {
 
 // decode is the jwt.io view: it shows an unsigned (alg none) token with a warning, exit 0, and
 // verify still rejects it; times read in words ("issued now", never "issued in 0 s")
+// A token outliving issuer.token_ttl would outlive its key's publication after a rotation (and
+// the keys retire guard): refused, exit 2; up to token_ttl it is issued.
+TEST(TokenIssue, TtlIsAtMostTheIssuersTokenTtl) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  const auto cfg = init_home(dir, env);
+  ASSERT_FALSE(cfg.empty());
+  struct row {
+    const char* ttl;
+    int exit_code;
+  };
+  for (const auto& r : std::vector<row>{{"15m", 0}, {"1h", 0}, {"3601", 2}, {"30d", 2}}) {
+    auto t = gp({"--config", cfg, "token", "issue", "--sub", "a", "--ttl", r.ttl}, env);
+    EXPECT_EQ(t.exit_code, r.exit_code) << r.ttl << ": " << describe(t);
+    if (r.exit_code == 2) {
+      EXPECT_NE(t.err.find("issuer.token_ttl"), std::string::npos) << t.err;
+    }
+  }
+}
+
 TEST(TokenDecode, ShowsAnUnsignedTokenWithAWarningAndTimesInWords) {
   temp_dir dir;
   const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};

@@ -267,6 +267,11 @@ TEST(IssuerService, TokenEndpointErrorsFollowRfc6749) {
       EXPECT_EQ(res.header("WWW-Authenticate").substr(0, 5), "Basic") << r.name;
     }
   }
+  // a malformed escape in the Basic id is refused as malformed, not looked up as an unknown id
+  const auto bad_basic =
+      fx().svc->handle(token_post("grant_type=client_credentials", basic("svc-%ZZ", s)), now);
+  EXPECT_EQ(json::parse(bad_basic.body).as_object().at("error_description").as_string(),
+            "malformed Basic credentials");
   auto wrong_type = token_post("grant_type=client_credentials", basic("svc-a", s));
   wrong_type.headers[0].second = "application/json";
   EXPECT_EQ(fx().svc->handle(wrong_type, now).status, 400u);
