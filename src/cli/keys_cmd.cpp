@@ -128,12 +128,23 @@ struct common_opts {
   std::string config;
 };
 
+// Whether anything is at `p`, a symbolic link whose target is missing included (fs::exists
+// follows links: a dangling one would count as made by init, and be removed).
+bool present(const fs::path& p, std::error_code& ec) {
+  const auto type = fs::symlink_status(p, ec).type();
+  if (type == fs::file_type::not_found) {
+    ec.clear();  // an answer, not an error
+    return false;
+  }
+  return true;  // there, or unknown (ec set): when in doubt, not init's
+}
+
 // The outermost folder of `p` that does not exist yet (what create_directories(p) would make),
 // or empty when p exists.
 fs::path first_missing(const fs::path& p) {
   std::error_code ec;
   fs::path missing;
-  for (auto at = fs::absolute(p, ec); !ec && !at.empty() && !fs::exists(at, ec);
+  for (auto at = fs::absolute(p, ec); !ec && !at.empty() && !present(at, ec);
        at = at.parent_path()) {
     missing = at;
     if (at == at.parent_path()) break;
@@ -154,6 +165,7 @@ class init_rollback {
       std::ifstream in(cfg_, std::ios::binary);
       old_cfg_ = std::string(std::istreambuf_iterator<char>(in), {});
     }
+    cfg_was_there_ = present(cfg_, ec) || ec;  // a dangling link is not init's to remove
   }
   init_rollback(const init_rollback&) = delete;
   init_rollback& operator=(const init_rollback&) = delete;
@@ -163,7 +175,7 @@ class init_rollback {
     if (old_cfg_) {
       std::ofstream out(cfg_, std::ios::binary | std::ios::trunc);
       out << *old_cfg_;
-    } else {
+    } else if (!cfg_was_there_) {
       fs::remove(cfg_, ec);
     }
     if (!store_.empty()) fs::remove_all(store_, ec);
@@ -173,6 +185,7 @@ class init_rollback {
 
  private:
   fs::path dir_, store_, cfg_;
+  bool cfg_was_there_ = false;
   std::optional<std::string> old_cfg_;
   bool done_ = false;
 };
@@ -199,7 +212,7 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
     status.code = guarded([&] {
       const fs::path dir(ia->dir);
       const fs::path cfg = dir / "gatepass.yaml";
-      if (fs::exists(cfg) && !ia->force) {
+      if (std::error_code ec; present(cfg, ec) && !ia->force) {
         std::cerr << "gatepass: " << cfg.string() << " exists; use --force to overwrite\n";
         return 2;
       }

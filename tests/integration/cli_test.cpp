@@ -637,8 +637,26 @@ TEST(Init, AFailedInitLeavesNothingBehind) {
   }
 }
 
-// decode is the jwt.io view: it shows an unsigned (alg none) token with a warning, exit 0, and
-// verify still rejects it; times read in words ("issued now", never "issued in 0 s")
+// A dangling symbolic link where init would make the key folder or write the config is the
+// user's (a mount not up yet): a failed init leaves it, and init does not write through it.
+TEST(Init, ADanglingSymlinkIsNotInitsToRemove) {
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  temp_dir dir;
+  fs::create_symlink(dir / "not-mounted", dir / "keys");
+  auto bad = gp({"init", "--dir", dir.path().string(), "--issuer", "https://a.example.test",
+                 "--store", "file:keys"},
+                env);
+  EXPECT_EQ(bad.exit_code, 2) << describe(bad);
+  EXPECT_TRUE(fs::is_symlink(dir / "keys")) << "a failed init removed the user's link";
+  EXPECT_FALSE(fs::exists(dir / "gatepass.yaml")) << "the config init wrote was left";
+  fs::remove(dir / "keys");
+  fs::create_symlink(dir / "elsewhere.yaml", dir / "gatepass.yaml");
+  auto over = gp({"init", "--dir", dir.path().string(), "--issuer", "https://a.example.test"}, env);
+  EXPECT_EQ(over.exit_code, 2) << describe(over);
+  EXPECT_TRUE(fs::is_symlink(dir / "gatepass.yaml"));
+  EXPECT_FALSE(fs::exists(dir / "elsewhere.yaml")) << "init wrote through a dangling link";
+}
+
 // A token outliving issuer.token_ttl would outlive its key's publication after a rotation (and
 // the keys retire guard): refused, exit 2; up to token_ttl it is issued.
 TEST(TokenIssue, TtlIsAtMostTheIssuersTokenTtl) {
@@ -659,6 +677,8 @@ TEST(TokenIssue, TtlIsAtMostTheIssuersTokenTtl) {
   }
 }
 
+// decode is the jwt.io view: it shows an unsigned (alg none) token with a warning, exit 0, and
+// verify still rejects it; times read in words ("issued now", never "issued in 0 s")
 TEST(TokenDecode, ShowsAnUnsignedTokenWithAWarningAndTimesInWords) {
   temp_dir dir;
   const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
