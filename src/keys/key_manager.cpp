@@ -100,8 +100,8 @@ result<std::string> key_manager::rotate(std::int64_t now, bool force) {
                     : "new key " + sk->meta.kid +
                           " published as next; no key was promoted: it can become current at " +
                           ready(now + settings_.rotation.publish_ahead) +
-                          ", once published for publish_ahead (run `keys rotate` again then, or "
-                          "let `serve` do it)";
+                          ", once published for publish_ahead (run `keys rotate` again then; "
+                          "`serve` promotes it on its rotate_every schedule)";
       change.added.push_back(std::move(*sk));
     } else if (plan.action == manual_rotation::promoted) {
       for (const auto& r : change.records)
@@ -113,8 +113,8 @@ result<std::string> key_manager::rotate(std::int64_t now, bool force) {
       message = "no key was promoted: the next key " + next_kid +
                 " is not published long enough yet; it can become current at " +
                 ready(plan.ready_at) +
-                " (run `keys rotate` again then, or let `serve` do it; --now for a compromised "
-                "key)";
+                " (run `keys rotate` again then; `serve` promotes it on its rotate_every "
+                "schedule; --now for a compromised key)";
     }
     return change;
   });
