@@ -21,6 +21,11 @@ class reader {
   explicit reader(std::string path) : path_(std::move(path)) {}
 
   void problem(const YAML::Node& at, const std::string& field, const std::string& msg) {
+    // a node the file lacks (a missing key) has no line, and yaml-cpp throws when asked for it
+    if (!at.IsDefined()) {
+      problems_.push_back(path_ + ": " + field + ": " + msg);
+      return;
+    }
     problems_.push_back(path_ + ":" + std::to_string(at.Mark().line + 1) + ": " + field + ": " +
                         msg);
   }

@@ -129,7 +129,8 @@ std::vector<client_entry> parse_clients(const YAML::Node& cs, reader& r) {
       if (e.secret_hash.rfind("$argon2id$", 0) != 0)
         r.problem(c["secret_hash"] ? c["secret_hash"] : c, "clients[].secret_hash",
                   "must be an argon2id hash (use `gatepass client add`)");
-      if (!ids.insert(e.id).second) r.problem(c["id"], "clients[].id", "duplicate id " + e.id);
+      if (!e.id.empty() && !ids.insert(e.id).second)
+        r.problem(c["id"], "clients[].id", "duplicate id " + e.id);
       out.push_back(std::move(e));
     }
   }

@@ -206,5 +206,15 @@ TEST(GatewayConfig, FieldsAndNamesGivenTwiceAreProblems) {
   }
 }
 
+// Found by config_fuzz: two clients without an id made the duplicate check ask yaml-cpp for the
+// line of a key the file lacks, which throws. Problems about missing keys name the file only.
+TEST(GatewayConfig, ProblemsAboutMissingKeysNeverThrow) {
+  config::reader r("g.yaml");
+  const auto root = YAML::Load("a: 1\n");
+  ASSERT_NO_THROW(r.problem(root["missing"], "missing", "required"));
+  ASSERT_EQ(r.problems().size(), 1u);
+  EXPECT_EQ(r.problems()[0], "g.yaml: missing: required");
+}
+
 }  // namespace
 }  // namespace gatepass::gateway
