@@ -4,8 +4,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <charconv>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -14,6 +16,16 @@
 #include "common/duration.h"
 
 namespace gatepass::config {
+
+// A whole number written as digits only: no sign (stoull took "-1" as 2^64-1, no limit), no
+// unit or other trailing text ("10MB" read as 10).
+inline std::optional<std::uint64_t> whole_number(const std::string& text) {
+  std::uint64_t v = 0;
+  const auto* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return v;
+}
 
 // Collects problems with their location while walking the YAML tree.
 class reader {
@@ -67,6 +79,20 @@ class reader {
       return def;
     }
     return n.as<std::string>();
+  }
+
+  // A listen address HOST:PORT ([v6]:PORT), the port digits only and at most 65535 (0: any
+  // free port). "127.0.0.1:70000" listened on 4464 and "127.0.0.1:80x" on 80 before.
+  std::string listen(const YAML::Node& n, const std::string& field, std::string def = {}) {
+    auto v = str(n, field, def);
+    if (!n || !n.IsScalar() || (v.empty() && def.empty())) return v;
+    const auto colon = v.rfind(':');
+    const auto port = colon == std::string::npos ? std::nullopt : whole_number(v.substr(colon + 1));
+    if (!port || *port > 65535) {
+      problem(n, field, "expected HOST:PORT with a port 0-65535");
+      return def;
+    }
+    return v;
   }
 
   // A section or entry that must be a mapping (indexing a scalar throws in yaml-cpp): false,

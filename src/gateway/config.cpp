@@ -1,6 +1,5 @@
 #include "gateway/config.h"
 
-#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -17,16 +16,6 @@ bool valid_upstream(const std::string& u) {
   return u.rfind("http://", 0) == 0 || u.rfind("https://", 0) == 0;
 }
 
-// A whole number written as digits only: no sign (stoull took "-1" as 2^64-1, no limit), no
-// unit or other trailing text ("10MB" read as 10).
-std::optional<std::uint64_t> whole_number(const std::string& text) {
-  std::uint64_t v = 0;
-  const auto* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, v);
-  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
-  return v;
-}
-
 }  // namespace
 
 gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
@@ -38,12 +27,10 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
   r.known_keys(g, "gateway.",
                {"listen", "admin_listen", "threads", "forward_auth_path", "access_log",
                 "authorizers", "routes", "limits", "tls", "upstream_ca_file"});
-  c.listen = r.str(g["listen"], "gateway.listen", c.listen);
-  if (c.listen.rfind(':') == std::string::npos)
-    r.problem(g["listen"], "gateway.listen", "expected HOST:PORT");
-  c.admin_listen = r.str(g["admin_listen"], "gateway.admin_listen");
+  c.listen = r.listen(g["listen"], "gateway.listen", c.listen);
+  c.admin_listen = r.listen(g["admin_listen"], "gateway.admin_listen");
   if (g["threads"]) {
-    const auto n = whole_number(r.str(g["threads"], "gateway.threads"));
+    const auto n = config::whole_number(r.str(g["threads"], "gateway.threads"));
     if (n && *n <= 256)
       c.threads = static_cast<unsigned>(*n);
     else
@@ -64,7 +51,7 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
     auto size = [&](const char* name, std::size_t& out) {
       if (!l[name]) return;
       const std::string field = std::string("gateway.limits.") + name;
-      if (const auto n = whole_number(r.str(l[name], field)))
+      if (const auto n = config::whole_number(r.str(l[name], field)))
         out = static_cast<std::size_t>(*n);
       else
         r.problem(l[name], field, "expected a whole number of bytes or entries (digits only)");

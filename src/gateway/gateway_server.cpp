@@ -39,6 +39,7 @@
 #include "gateway/jwks_cache.h"
 #include "gateway/query_params.h"
 #include "jose/errc.h"
+#include "net/http_server.h"
 
 namespace gatepass::gateway {
 
@@ -1647,14 +1648,7 @@ gateway_server::gateway_server(std::vector<asio::io_context*> loops,
   impl_->state = std::move(state);
   if (!impl_->state->cfg.tls.cert_file.empty())
     impl_->listener_tls = listener_tls_context(impl_->state->cfg.tls);
-  const auto [host, port_num] = [&] {
-    const auto& l = impl_->state->cfg.listen;
-    const auto colon = l.rfind(':');
-    std::string h = l.substr(0, colon);
-    if (h.size() >= 2 && h.front() == '[') h = h.substr(1, h.size() - 2);
-    return std::pair{h.empty() ? std::string("0.0.0.0") : h,
-                     static_cast<unsigned short>(std::stoi(l.substr(colon + 1)))};
-  }();
+  const auto [host, port_num] = net::split_host_port(impl_->state->cfg.listen);
   beast::error_code ec;
   const auto addr = asio::ip::make_address(host, ec);
   if (ec)

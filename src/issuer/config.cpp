@@ -35,9 +35,7 @@ issuer_section parse_issuer(const YAML::Node& is, reader& r) {
   if (s.token_ttl < 60 || s.token_ttl > 86400)
     r.problem(is["token_ttl"] ? is["token_ttl"] : is, "issuer.token_ttl",
               "must be between 60 s and 24 h");
-  s.listen = r.str(is["listen"], "issuer.listen");
-  if (!s.listen.empty() && s.listen.rfind(':') == std::string::npos)
-    r.problem(is["listen"], "issuer.listen", "expected HOST:PORT");
+  s.listen = r.listen(is["listen"], "issuer.listen");
   s.scopes_supported = r.list(is["scopes_supported"], "issuer.scopes_supported");
   return s;
 }

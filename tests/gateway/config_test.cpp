@@ -146,6 +146,37 @@ TEST(GatewayConfig, SizesAreDigitsOnly) {
   EXPECT_EQ(parse("gateway:\n  threads: 4\n").cfg.threads, 4u);
 }
 
+// A listen address's port is digits only and at most 65535: "127.0.0.1:70000" listened on 4464
+// (the port was cast to 16 bits) and "127.0.0.1:80x" on 80.
+TEST(GatewayConfig, ListenPortsAreDigitsUpTo65535) {
+  struct row {
+    const char* value;
+    bool ok;
+  };
+  for (const auto& r : std::vector<row>{{"127.0.0.1:8080", true},
+                                        {"0.0.0.0:0", true},
+                                        {"\"[::1]:65535\"", true},
+                                        {"\":9000\"", true},
+                                        {"127.0.0.1:65536", false},
+                                        {"127.0.0.1:70000", false},
+                                        {"127.0.0.1:80x", false},
+                                        {"127.0.0.1:-1", false},
+                                        {"\"127.0.0.1:\"", false},
+                                        {"127.0.0.1", false}}) {
+    for (const char* field : {"listen", "admin_listen"}) {
+      const auto p = parse(std::string("gateway:\n  ") + field + ": " + r.value + "\n");
+      EXPECT_EQ(p.problems.empty(), r.ok) << field << " " << r.value;
+      if (!r.ok && !p.problems.empty()) {
+        EXPECT_EQ(p.problems[0].rfind(std::string("g.yaml:2: gateway.") + field + ":", 0), 0u)
+            << p.problems[0];
+      }
+    }
+  }
+  EXPECT_EQ(parse("gateway:\n  listen: 127.0.0.1:9000\n").cfg.listen, "127.0.0.1:9000");
+  EXPECT_FALSE(parse("gateway:\n  listen: \"\"\n").problems.empty());
+  EXPECT_TRUE(parse("gateway:\n  admin_listen: \"\"\n").problems.empty());  // none: the main one
+}
+
 // A claim header name goes into every upstream request head as written: a token, and not one
 // the gateway sets, frames the message with or drops.
 TEST(GatewayConfig, ClaimHeaderNamesAreTokensTheGatewayDoesNotOwn) {
