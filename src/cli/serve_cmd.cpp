@@ -15,6 +15,7 @@
 #include "gateway/gateway_server.h"
 #include "gateway/jwks_cache.h"
 #include "issuer/issuer_service.h"
+#include "issuer/signing_hold.h"
 #include "net/http_server.h"
 
 namespace gatepass::cli {
@@ -134,6 +135,9 @@ int run_serve(const std::string& config_flag, unsigned threads) {
       auto next_tick = clock::now() + std::chrono::seconds(30);
       auto next_poll = clock::now();
       auto next_clients = clock::now() + std::chrono::seconds(5);
+      // a current key this issuer never published signs 1 s after it is published here: the
+      // other instances on the store publish it first (issuer/signing_hold.h)
+      issuer::signing_hold hold(std::chrono::seconds(1));
       while (!stopping.load()) {
         bool notified = false;
         if (const int fd = ctx.store->change_fd(); fd >= 0) {
@@ -157,13 +161,21 @@ int run_serve(const std::string& config_flag, unsigned threads) {
           if (v && *v != seen) {
             if (auto r = ctx.keys->snapshot()) {
               seen = (*r)->version;
-              svc->set_ring(*r);
+              svc->set_ring(hold.on_ring(*r, svc->ring().get(), clock::now()));
               std::cout << "key ring reloaded" << std::endl;
+              if (!hold.held_kid().empty())
+                std::cout << "key " << hold.held_kid()
+                          << " is published now and signs in 1 s (other issuers publish it first)"
+                          << std::endl;
             } else {
               std::cerr << "gatepass: reload failed, keeping the loaded keys: "
                         << r.error().message() << "\n";
             }
           }
+        }
+        if (auto r = hold.on_tick(clock::now())) {
+          svc->set_ring(std::move(r));
+          std::cout << "key " << (*svc->ring()->current).kid() << " signs now" << std::endl;
         }
         if (now >= next_clients) {
           next_clients = now + std::chrono::seconds(5);

@@ -268,10 +268,28 @@ TEST_F(Serve, PicksUpKeysRotatedByAnotherProcess) {
   EXPECT_EQ(get("/.well-known/jwks.json", {{"If-None-Match", old_jwks.header("ETag")}}).status,
             200);
 
-  const auto new_token =
-      access_token(token_basic(client_id_, secret_, "grant_type=client_credentials"));
-  ASSERT_FALSE(new_token.empty());
-  EXPECT_EQ(kid_of(new_token), new_kid);
+  // Published first, signing 1 s later (other issuers on the store publish it meanwhile): the
+  // tokens issued just after the JWKS shows the key are still the old key's.
+  const auto seen_at = std::chrono::steady_clock::now();
+  std::string new_token;
+  std::vector<std::string> kids_before;
+  while (std::chrono::steady_clock::now() - seen_at < 5s) {
+    auto t = access_token(token_basic(client_id_, secret_, "grant_type=client_credentials"));
+    ASSERT_FALSE(t.empty());
+    if (kid_of(t) == new_kid) {
+      new_token = t;
+      break;
+    }
+    kids_before.push_back(kid_of(t));
+    std::this_thread::sleep_for(50ms);
+  }
+  const auto switched_after = std::chrono::steady_clock::now() - seen_at;
+  ASSERT_FALSE(new_token.empty()) << "still not signing with " << new_kid
+                                  << " 5 s after publishing it";
+  EXPECT_GE(switched_after, 700ms)
+      << "signed with the new key before the other issuers could publish it";
+  ASSERT_FALSE(kids_before.empty());
+  for (const auto& k : kids_before) EXPECT_EQ(k, old_kid);
   auto v_new = verify(new_token, jwks.body);
   EXPECT_EQ(v_new.exit_code, 0) << describe(v_new);
   auto v_old = verify(old_token, jwks.body);  // issued before the rotation, still valid

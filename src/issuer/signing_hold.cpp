@@ -1,0 +1,50 @@
+#include "issuer/signing_hold.h"
+
+#include <algorithm>
+
+namespace gatepass::issuer {
+
+namespace {
+
+bool publishes(const keys::key_ring& r, const std::string& kid) {
+  const auto& ks = r.published.keys();
+  return std::any_of(ks.begin(), ks.end(), [&](const jose::jwk& k) { return k.kid() == kid; });
+}
+
+}  // namespace
+
+std::shared_ptr<const keys::key_ring> signing_hold::on_ring(
+    std::shared_ptr<const keys::key_ring> fresh, const keys::key_ring* served,
+    clock::time_point now) {
+  latest_ = fresh;
+  const bool signer_changes = served && served->current && fresh->current &&
+                              served->current->kid() != fresh->current->kid();
+  if (signer_changes && !publishes(*served, fresh->current->kid())) {
+    // a key this instance never published: hold it back from signing from now on
+    held_kid_ = fresh->current->kid();
+    sign_from_ = now + hold_;
+  } else if (!fresh->current || fresh->current->kid() != held_kid_) {
+    held_kid_.clear();  // the held key no longer signs at all (another rotation replaced it)
+  }
+  if (held_kid_.empty() || now >= sign_from_) {
+    held_kid_.clear();
+    return fresh;
+  }
+  // The key that signed until now keeps signing while it is still published: what was served
+  // signs with it (it is either the old ring or an earlier held one).
+  if (!served || !served->current || !publishes(*fresh, served->current->kid())) {
+    held_kid_.clear();  // it was retired with the rotation: nothing else may sign
+    return fresh;
+  }
+  auto held = std::make_shared<keys::key_ring>(*fresh);
+  held->current = served->current;
+  return held;
+}
+
+std::shared_ptr<const keys::key_ring> signing_hold::on_tick(clock::time_point now) {
+  if (held_kid_.empty() || now < sign_from_) return nullptr;
+  held_kid_.clear();
+  return latest_;
+}
+
+}  // namespace gatepass::issuer

@@ -1,0 +1,115 @@
+// Publish before signing across issuer instances: a current key this issuer never published is
+// published at once and signs only after the hold; a scheduled promotion signs at once.
+#include "issuer/signing_hold.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "keys/key_generator.h"
+
+namespace gatepass::issuer {
+namespace {
+
+using clock = signing_hold::clock;
+using std::chrono::milliseconds;
+
+class SigningHold : public ::testing::Test {
+ protected:
+  // A ring signing with `current` and publishing `published` (keys made once per kid).
+  std::shared_ptr<const keys::key_ring> ring(const std::string& current,
+                                             std::initializer_list<const char*> published) {
+    auto r = std::make_shared<keys::key_ring>();
+    std::vector<jose::jwk> pub;
+    for (const char* kid : published) pub.push_back(key(kid));
+    r->published = jose::key_set::from_keys(std::move(pub));
+    if (!current.empty()) r->current = key(current);
+    return r;
+  }
+  static std::string signer(const std::shared_ptr<const keys::key_ring>& r) {
+    return r && r->current ? r->current->kid() : std::string("(none)");
+  }
+
+  signing_hold hold{milliseconds(1000)};
+  clock::time_point t0 = clock::now();
+
+ private:
+  const jose::jwk& key(const std::string& kid) {
+    for (const auto& k : made_)
+      if (k.kid() == kid) return k;
+    made_.push_back(*keys::generate_key(jose::alg::es256, 0, kid));
+    return made_.back();
+  }
+  std::deque<jose::jwk> made_{};
+};
+
+TEST_F(SigningHold, AForcedKeyIsPublishedAtOnceAndSignsAfterTheHold) {
+  const auto before = ring("old", {"old"});
+  const auto forced = ring("new", {"old", "new"});
+  const auto served = hold.on_ring(forced, before.get(), t0);
+  EXPECT_EQ(signer(served), "old");
+  EXPECT_EQ(served->published.keys().size(), 2u);  // the new key is in the JWKS already
+  EXPECT_EQ(hold.held_kid(), "new");
+  EXPECT_EQ(hold.on_tick(t0 + milliseconds(999)), nullptr);
+  const auto after = hold.on_tick(t0 + milliseconds(1000));
+  EXPECT_EQ(signer(after), "new");
+  EXPECT_EQ(after, forced);
+  EXPECT_TRUE(hold.held_kid().empty());
+  EXPECT_EQ(hold.on_tick(t0 + milliseconds(2000)), nullptr);  // once
+}
+
+TEST_F(SigningHold, ScheduledPromotionsAndTheFirstRingSignAtOnce) {
+  const auto first = ring("a", {"a"});
+  EXPECT_EQ(hold.on_ring(first, nullptr, t0), first);
+  const auto with_next = ring("a", {"a", "b"});
+  EXPECT_EQ(hold.on_ring(with_next, first.get(), t0), with_next);
+  const auto promoted = ring("b", {"a", "b"});  // b was published as next: no hold
+  EXPECT_EQ(hold.on_ring(promoted, with_next.get(), t0), promoted);
+  EXPECT_TRUE(hold.held_kid().empty());
+  EXPECT_EQ(hold.on_tick(t0 + milliseconds(5000)), nullptr);
+}
+
+TEST_F(SigningHold, ReloadsDuringTheHoldKeepItsEnd) {
+  const auto before = ring("old", {"old"});
+  const auto forced = ring("new", {"old", "new"});
+  const auto served = hold.on_ring(forced, before.get(), t0);
+  // another change (a next key added) arrives while the new key is held: still held, same end
+  const auto more = ring("new", {"old", "new", "next"});
+  const auto again = hold.on_ring(more, served.get(), t0 + milliseconds(500));
+  EXPECT_EQ(signer(again), "old");
+  EXPECT_EQ(again->published.keys().size(), 3u);
+  EXPECT_EQ(hold.on_tick(t0 + milliseconds(999)), nullptr);
+  EXPECT_EQ(hold.on_tick(t0 + milliseconds(1000)), more);  // the latest ring, not the first
+}
+
+TEST_F(SigningHold, ASecondForcedRotationRestartsTheHoldForTheNewestKey) {
+  const auto before = ring("k1", {"k1"});
+  const auto served = hold.on_ring(ring("k2", {"k1", "k2"}), before.get(), t0);
+  const auto k3 = ring("k3", {"k1", "k2", "k3"});
+  const auto again = hold.on_ring(k3, served.get(), t0 + milliseconds(800));
+  EXPECT_EQ(signer(again), "k1");  // k2 never signed here
+  EXPECT_EQ(hold.held_kid(), "k3");
+  EXPECT_EQ(hold.on_tick(t0 + milliseconds(1000)), nullptr);
+  EXPECT_EQ(hold.on_tick(t0 + milliseconds(1800)), k3);
+}
+
+TEST_F(SigningHold, AnOldKeyNoLongerPublishedNeverSigns) {
+  // forced rotation and the old key retired with it (compromised): the new key signs at once
+  const auto before = ring("old", {"old"});
+  const auto alone = ring("new", {"new"});
+  EXPECT_EQ(hold.on_ring(alone, before.get(), t0), alone);
+  EXPECT_TRUE(hold.held_kid().empty());
+  // ... and when the old key is retired during a hold, the held key signs from that reload on
+  const auto served = hold.on_ring(ring("n2", {"new", "n2"}), alone.get(), t0);
+  EXPECT_EQ(signer(served), "new");
+  const auto retired = ring("n2", {"n2"});
+  EXPECT_EQ(hold.on_ring(retired, served.get(), t0 + milliseconds(100)), retired);
+  EXPECT_EQ(hold.on_tick(t0 + milliseconds(2000)), nullptr);
+}
+
+}  // namespace
+}  // namespace gatepass::issuer
