@@ -96,7 +96,9 @@ result<std::string> key_manager::rotate(std::int64_t now, bool force) {
       sk->meta = change.records.back();
       message = as_current
                     ? "key " + sk->meta.kid +
-                          " is now current (forced); the old key stays published as previous"
+                          " is now current (forced); the old key stays published as previous "
+                          "(a running serve publishes the new one at once and signs with it 1 s "
+                          "later)"
                     : "new key " + sk->meta.kid +
                           " published as next; no key was promoted: it can become current at " +
                           ready(now + settings_.rotation.publish_ahead) +
