@@ -214,9 +214,10 @@ contains "metrics: requests by route" 'gatepass_requests_total{route="GET /myfun
 contains "metrics: denials by reason" 'gatepass_denied_total{reason="scope_insufficient"}' "$metrics"
 
 # SIGHUP: a new route without dropping anything
+check "before SIGHUP: no route for /added/x" 404 "$(code "$G/added/x")"
 write_config "    - { method: GET, path: \"/added/{proxy+}\", upstream: \"http://127.0.0.1:$UP\" }"
 kill -HUP "$GP"
-sleep 0.5
+for _ in $(seq 100); do [[ $(code "$G/added/x") == 200 ]] && break; sleep 0.1; done
 check "route added by SIGHUP" 200 "$(code "$G/added/x")"
 check "old routes still served after SIGHUP" 200 "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/a")"
 
@@ -356,21 +357,21 @@ PY
 )"
 check "timeouts: an upstream that never answers is a 504 after upstream_timeout (1 s)" "504 in time" \
   "$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 "http://127.0.0.1:$KGW/silent/x" |
-     awk '{ print $1, ($2 >= 0.9 && $2 < 2.5) ? "in time" : "after " $2 "s" }')"
+     awk '{ print $1, ($2 >= 0.9 && $2 < 4) ? "in time" : "after " $2 "s" }')"
 check "timeouts: a request body that stops arriving is cut after read_timeout (1 s)" "closed" \
   "$(python3 - "$KGW" <<'PY'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.sendall(b"GET /open/x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
-s.settimeout(4)
+s.settimeout(6)
 start = time.monotonic()
 try:
     while s.recv(4096):
         pass
     took = time.monotonic() - start
-    print("closed" if 0.5 <= took < 2.5 else "closed after %.1fs" % took)
+    print("closed" if 0.5 <= took < 4 else "closed after %.1fs" % took)
 except socket.timeout:
-    print("still open after 4s")
+    print("still open after 6s")
 PY
 )"
 
@@ -423,19 +424,21 @@ curl -s -o /dev/null "$A/warm"
 drops=$(curl -s "$A/drop-count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["drops"])')
 check "a POST the upstream drops unanswered on a pooled connection: 502" 502 "$(code -X POST "$A/drop")"
 check "... and it is not sent again (RFC 9110 §9.2.2)" 1 "$(( $(curl -s "$A/drop-count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["drops"])') - drops ))"
+# the upstream sends its pieces 0.4 s apart: passed on as they come, the first arrives about 0.8 s
+# before the end (a gateway that buffers the answer delivers them all at once)
 check "a streamed answer goes on piece by piece (first piece early, the whole in time)" "early whole" "$(python3 - "$KGW" <<'PY'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
 s.settimeout(5)
-start = time.monotonic()
 s.sendall(b"GET /any/slow-chunks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 data, first = b"", None
 while True:
     chunk = s.recv(65536)
     if not chunk: break
     data += chunk
-    if first is None and b"one;" in data: first = time.monotonic() - start
-print("early" if first is not None and first < 0.3 else "late (%s)" % first,
+    if first is None and b"one;" in data: first = time.monotonic()
+end = time.monotonic()
+print("early" if first is not None and end - first >= 0.6 else "late (%s)" % (first and end - first),
       "whole" if b"three" in data and data.startswith(b"HTTP/1.1 200") else "cut: %r" % data[-60:])
 PY
 )"
@@ -543,7 +546,7 @@ try:
 except OSError:
     state = "closed"
 held.pop().close()
-time.sleep(0.3)
+time.sleep(1)
 s = socket.create_connection(("127.0.0.1", port))
 s.settimeout(2)
 s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -688,7 +691,8 @@ kill -TERM "$TGP" 2>/dev/null
 # ==== end of TLS ===========================================================================
 
 kill -TERM "$GP"
-for _ in $(seq 100); do kill -0 "$GP" 2>/dev/null || break; sleep 0.1; done
+# the drain lasts at most 10 s; a sanitized build takes a while more to exit
+for _ in $(seq 150); do kill -0 "$GP" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$GP" 2>/dev/null; then fails=$((fails + 1)); echo "FAIL SIGTERM drain"; else passes=$((passes + 1)); echo "ok   SIGTERM drains and exits"; fi
 
 echo "gateway e2e: $passes passed, $fails failed"

@@ -174,14 +174,20 @@ def kid_from(port):
     h = tok.split(".")[0]
     return json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))["kid"]
 start = time.monotonic()
-while time.monotonic() - start < 10:
-    if all(kid_from(p) == kid for p in ports):
-        print(int((time.time() - since) * 1000)); sys.exit()
-    time.sleep(0.01)
+try:
+    while time.monotonic() - start < 10:
+        if all(kid_from(p) == kid for p in ports):
+            print(int((time.time() - since) * 1000)); sys.exit()
+        time.sleep(0.01)
+except Exception as e:  # a failed token request is a failed check, never an empty (passing) figure
+    print("token request failed:", e, file=sys.stderr)
 print(9999)
 PY
 }
-within_2s() { [[ $1 -le 2000 ]] && echo yes || echo "no ($1 ms)"; }
+within_2s() { [[ $1 =~ ^[0-9]+$ && $1 -le 2000 ]] && echo yes || echo "no (${1:-no figure} ms)"; }
+# A key made current at once is published when an issuer learns of it (within 2 s) and signs 1 s
+# later (issuer/signing_hold.h): other issuers publish it first.
+within_3s() { [[ $1 =~ ^[0-9]+$ && $1 -le 3000 ]] && echo yes || echo "no (${1:-no figure} ms)"; }
 
 rm -f "$W/stop"
 python3 "$ROOT/tests/integration/rotation_load.py" --issuers "127.0.0.1:$IA,127.0.0.1:$IB" \
@@ -204,8 +210,11 @@ sleep 3
 # forced rotation (a compromised key): a fresh key signs at once
 out=$("$BIN" --config "$W/issuer-b.yaml" keys rotate --now 2>&1); t=$(now_ms)
 FORCED=$(sed -n 's/^key \([^ ]*\) is now current.*/\1/p' <<<"$out")
+ms=$(seen_in_jwks "$FORCED" "$t")
+check "forced rotation: both issuers publish the new key within 2 s" yes "$(within_2s "$ms")"
+echo "forced key $FORCED published by both issuers after $ms ms"
 ms=$(signing_with "$FORCED" "$t")
-check "forced rotation: both issuers sign with the new key within 2 s" yes "$(within_2s "$ms")"
+check "forced rotation: both issuers sign with it within 3 s (published first, signing 1 s later)" yes "$(within_3s "$ms")"
 echo "both issuers signing with $FORCED after $ms ms (forced)"
 sleep 3
 touch "$W/stop"; wait "$LOAD"
@@ -236,8 +245,10 @@ contains "... with a clear error" "PostgreSQL" "$out"
 out=$("$BIN" --config "$W/issuer-a.yaml" keys rotate --now 2>&1); rc=$?; t=$(now_ms)
 check "database back: rotation works again" 0 "$rc"
 AFTER=$(sed -n 's/^key \([^ ]*\) is now current.*/\1/p' <<<"$out")
+ms=$(seen_in_jwks "$AFTER" "$t")
+check "database back: both issuers publish the new key within 2 s" yes "$(within_2s "$ms")"
 ms=$(signing_with "$AFTER" "$t")
-check "database back: both issuers sign with the new key within 2 s" yes "$(within_2s "$ms")"
+check "database back: both issuers sign with it within 3 s (published first, signing 1 s later)" yes "$(within_3s "$ms")"
 TN=$(token_from "$IA")
 check "database back: a token with the new key passes gateway 2" 200 "$(code -H "Authorization: Bearer $TN" "http://127.0.0.1:$G2/myfunction/protected/user/x")"
 list=$("$BIN" --config "$W/issuer-a.yaml" keys list)
