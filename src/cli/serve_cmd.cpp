@@ -2,6 +2,7 @@
 // Rotates on schedule, picks up keys changed by another process, drains on SIGTERM.
 #include <poll.h>
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -92,9 +93,15 @@ int run_serve(const std::string& config_flag, unsigned threads) {
     auto clients = load_clients(ctx);
     if (!clients) return 2;
     svc->set_clients(std::move(clients));
+    // The token endpoint (its only POST) checks an argon2id hash and signs: on worker threads,
+    // so the JWKS, discovery and, in one process, the gateway's loop 0 never wait for it.
+    net::offload_options token_work;
+    token_work.when = [](const net::http_request& req) { return req.method == "POST"; };
+    token_work.threads = std::max(1u, std::thread::hardware_concurrency());
     issuer_server = std::make_unique<net::http_server>(
         main_loop, ctx.cfg.issuer->listen,
-        [svc](const net::http_request& req) { return svc->handle(req, wall_clock()); });
+        [svc](const net::http_request& req) { return svc->handle(req, wall_clock()); },
+        net::server_limits{}, std::move(token_work));
     std::cout << "gatepass issuer " << ctx.cfg.issuer->url << " listening on "
               << issuer_server->address() << std::endl;
   }

@@ -1,8 +1,11 @@
 #include "net/http_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <mutex>
@@ -37,9 +40,29 @@ std::pair<std::string, unsigned short> split_host_port(const std::string& listen
 
 class session;
 
+// The worker threads of offloaded requests. Owned by the http_server, not by impl: a task
+// holds a session, which holds impl, and the last holder of a pool must never be one of its
+// own threads (joining itself).
+struct http_server::workers {
+  explicit workers(unsigned n) : pool(n) {}
+  asio::thread_pool pool;
+};
+
 struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
-  impl(asio::io_context& io, handler h, server_limits l)
-      : ioc(io), acceptor(asio::make_strand(io)), on_request(std::move(h)), limits(l) {}
+  impl(asio::io_context& io, handler h, server_limits l, offload_options o)
+      : ioc(io),
+        acceptor(asio::make_strand(io)),
+        on_request(std::move(h)),
+        limits(l),
+        offload(std::move(o)) {}
+
+  http_response answer(const http_request& req) const {
+    try {
+      return on_request(req);
+    } catch (const std::exception&) {
+      return json_response(500, "{\"message\":\"Internal Server Error\"}");
+    }
+  }
 
   void accept();
   void add(const std::shared_ptr<session>& s);
@@ -49,6 +72,9 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   tcp::acceptor acceptor;
   handler on_request;
   server_limits limits;
+  offload_options offload;
+  asio::thread_pool* pool = nullptr;  // set when offload.when is; owned by the http_server
+  std::atomic<std::size_t> offloaded{0};
   std::atomic<bool> stopping{false};
   std::mutex m;
   std::unordered_set<session*> live;
@@ -130,14 +156,31 @@ class session : public std::enable_shared_from_this<session> {
     beast::error_code ignore;
     auto ep = stream_.socket().remote_endpoint(ignore);
     req.remote_address = ignore ? std::string() : ep.address().to_string();
-    http_response r;
-    try {
-      r = server_->on_request(req);
-    } catch (const std::exception&) {
-      r = json_response(500, "{\"message\":\"Internal Server Error\"}");
-    }
     const bool head = msg.method() == http::verb::head;
+    if (server_->pool != nullptr && server_->offload.when(req))
+      return offload(std::move(req), msg.keep_alive(), msg.version(), head);
+    auto r = server_->answer(req);
     send(std::move(r), msg.keep_alive() && !server_->stopping.load(), msg.version(), head);
+  }
+
+  // The handler runs on a worker thread; the answer is sent from the session's strand.
+  void offload(http_request req, bool keep_alive, unsigned version, bool head) {
+    if (server_->offloaded.fetch_add(1) >= server_->offload.max_waiting) {
+      --server_->offloaded;
+      auto busy = json_response(503, "{\"message\":\"Service Unavailable\"}");
+      busy.headers.emplace_back("Retry-After", "1");
+      return send(std::move(busy), keep_alive && !server_->stopping.load(), version, head);
+    }
+    asio::post(*server_->pool, [self = shared_from_this(), req = std::move(req), keep_alive,
+                                version, head]() mutable {
+      auto r = self->server_->answer(req);
+      --self->server_->offloaded;
+      auto ex = self->stream_.get_executor();
+      asio::post(
+          ex, [self = std::move(self), r = std::move(r), keep_alive, version, head]() mutable {
+            self->send(std::move(r), keep_alive && !self->server_->stopping.load(), version, head);
+          });
+    });
   }
 
   void send(http_response r, bool keep_alive, unsigned version, bool head = false) {
@@ -208,8 +251,12 @@ void http_server::impl::accept() {
 }
 
 http_server::http_server(asio::io_context& ioc, const std::string& listen, handler h,
-                         server_limits limits)
-    : impl_(std::make_shared<impl>(ioc, std::move(h), limits)) {
+                         server_limits limits, offload_options offload)
+    : impl_(std::make_shared<impl>(ioc, std::move(h), limits, std::move(offload))) {
+  if (impl_->offload.when) {
+    workers_ = std::make_unique<workers>(std::max(1u, impl_->offload.threads));
+    impl_->pool = &workers_->pool;
+  }
   const auto [host, port] = split_host_port(listen);
   beast::error_code ec;
   const auto addr = asio::ip::make_address(host, ec);
@@ -225,6 +272,12 @@ http_server::http_server(asio::io_context& ioc, const std::string& listen, handl
 
 http_server::~http_server() {
   stop();
+  if (workers_) {
+    // requests still waiting are dropped (their connections close), running ones finish; no
+    // task can outlive the pool
+    workers_->pool.stop();
+    workers_->pool.join();
+  }
 }
 
 unsigned short http_server::port() const noexcept {

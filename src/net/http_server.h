@@ -27,11 +27,22 @@ struct server_limits {
 
 using handler = std::function<http_response(const http_request&)>;
 
+/// Requests `when` picks (a token endpoint: an argon2id check of the client secret and an RSA
+/// signature, milliseconds each) run on the server's own worker threads, never on the event
+/// loop, so the server's other requests (JWKS, discovery) and whatever else shares the loop (the
+/// gateway, in one process) go on meanwhile. At most `max_waiting` such requests wait or run;
+/// more are answered 503 with Retry-After at once (a flood of wrong secrets queues nothing).
+struct offload_options {
+  std::function<bool(const http_request&)> when;  // empty: every request on the loop
+  unsigned threads = 2;
+  std::size_t max_waiting = 64;
+};
+
 class http_server {
  public:
   /// Binds `listen` ("host:port"; port 0 picks a free one). Throws std::runtime_error on failure.
   http_server(boost::asio::io_context& ioc, const std::string& listen, handler h,
-              server_limits limits = {});
+              server_limits limits = {}, offload_options offload = {});
   ~http_server();
   http_server(const http_server&) = delete;
   http_server& operator=(const http_server&) = delete;
@@ -44,9 +55,11 @@ class http_server {
   std::size_t connections() const noexcept;
 
   struct impl;
+  struct workers;
 
  private:
   std::shared_ptr<impl> impl_;
+  std::unique_ptr<workers> workers_;  // joined before impl_ may go: see ~http_server
 };
 
 /// Splits "host:port" ("[::1]:8080" too). Throws std::runtime_error when malformed.

@@ -10,11 +10,14 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <thread>
 
 #include "net/errc.h"
@@ -356,6 +359,87 @@ TEST(CacheMaxAge, Table) {
   };
   for (const auto& r : rows)
     EXPECT_EQ(cache_max_age(r.header), r.expected) << '"' << r.header << '"';
+}
+
+// Offloaded requests (the issuer's token endpoint) run on worker threads: while one is held
+// inside its handler, the loop's other requests are answered; over max_waiting, a 503 at once.
+struct gated_server {
+  std::promise<void> started;
+  std::promise<void> release;
+  std::shared_future<void> released{release.get_future().share()};
+  std::atomic<int> slow_calls{0};
+  asio::io_context ioc;
+  std::unique_ptr<http_server> server;
+  std::thread thread;
+
+  explicit gated_server(std::size_t max_waiting) {
+    offload_options o;
+    o.when = [](const http_request& r) { return r.path() == "/slow"; };
+    o.threads = 1;
+    o.max_waiting = max_waiting;
+    server = std::make_unique<http_server>(
+        ioc, "127.0.0.1:0",
+        [this](const http_request& r) {
+          if (r.path() == "/slow" && slow_calls++ == 0) {
+            started.set_value();
+            released.wait();
+          }
+          return route(r);
+        },
+        server_limits{}, std::move(o));
+    thread = std::thread([this] { ioc.run(); });
+  }
+  ~gated_server() {
+    try {
+      release.set_value();
+    } catch (const std::future_error&) {
+    }
+    server->stop();
+    ioc.stop();
+    thread.join();
+    server.reset();
+  }
+  std::string url(std::string_view path) const {
+    return "http://127.0.0.1:" + std::to_string(server->port()) + std::string(path);
+  }
+};
+
+TEST(HttpServer, AnOffloadedRequestNeverHoldsTheLoop) {
+  gated_server g(4);
+  outcome slow;
+  std::thread waiter([&] { slow = fetch(g.url("/slow?x"), {}); });
+  ASSERT_EQ(g.started.get_future().wait_for(5s), std::future_status::ready);
+  // the slow request sits in its handler; the loop still answers
+  auto quick = fetch(g.url("/ok"));
+  ASSERT_TRUE(quick.r) << quick.r.error().message();
+  EXPECT_EQ(quick.r->body, "{\"keys\":[]}");
+  g.release.set_value();
+  waiter.join();
+  ASSERT_EQ(slow.calls, 1);
+  EXPECT_FALSE(slow.r);  // route() answers /slow with 404: what the handler said, relayed
+  EXPECT_EQ(slow.r.error(), std::error_code(net::errc::fetch_not_ok));
+}
+
+TEST(HttpServer, OffloadedRequestsOverTheBoundAreTurnedAwayAtOnce) {
+  gated_server g(1);
+  outcome first;
+  std::thread waiter([&] { first = fetch(g.url("/slow")); });
+  ASSERT_EQ(g.started.get_future().wait_for(5s), std::future_status::ready);
+  // a second one would wait: over max_waiting, answered 503 + Retry-After without waiting
+  asio::io_context ioc;
+  asio::ip::tcp::socket s(ioc);
+  s.connect({asio::ip::make_address("127.0.0.1"), g.server->port()});
+  const std::string req = "GET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  asio::write(s, asio::buffer(req));
+  std::string got;
+  boost::system::error_code ec;
+  asio::read(s, asio::dynamic_buffer(got), ec);  // until the server closes
+  EXPECT_EQ(got.rfind("HTTP/1.1 503", 0), 0u) << got;
+  EXPECT_NE(got.find("Retry-After: 1\r\n"), std::string::npos) << got;
+  g.release.set_value();
+  waiter.join();
+  EXPECT_EQ(first.calls, 1);
+  EXPECT_EQ(g.slow_calls.load(), 1);  // the turned-away request never reached the handler
 }
 
 }  // namespace
