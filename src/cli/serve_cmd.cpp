@@ -93,11 +93,14 @@ int run_serve(const std::string& config_flag, unsigned threads) {
     auto clients = load_clients(ctx);
     if (!clients) return 2;
     svc->set_clients(std::move(clients));
-    // The token endpoint (its only POST) checks an argon2id hash and signs: on worker threads,
-    // so the JWKS, discovery and, in one process, the gateway's loop 0 never wait for it.
+    // A token request that needs an argon2id check (a client not verified yet, an unknown id)
+    // runs on worker threads, half the cores at most: the JWKS, discovery, verified clients
+    // and, in one process, the gateway's loop 0 never wait for a flood of made-up clients.
     net::offload_options token_work;
-    token_work.when = [](const net::http_request& req) { return req.method == "POST"; };
-    token_work.threads = std::max(1u, std::thread::hardware_concurrency());
+    token_work.when = [svc](const net::http_request& req) {
+      return svc->needs_secret_hashing(req);
+    };
+    token_work.threads = std::max(1u, std::thread::hardware_concurrency() / 2);
     issuer_server = std::make_unique<net::http_server>(
         main_loop, ctx.cfg.issuer->listen,
         [svc](const net::http_request& req) { return svc->handle(req, wall_clock()); },
@@ -142,9 +145,9 @@ int run_serve(const std::string& config_flag, unsigned threads) {
       auto next_tick = clock::now() + std::chrono::seconds(30);
       auto next_poll = clock::now();
       auto next_clients = clock::now() + std::chrono::seconds(5);
-      // a current key this issuer never published signs 1 s after it is published here: the
-      // other instances on the store publish it first (issuer/signing_hold.h)
-      issuer::signing_hold hold(std::chrono::seconds(1));
+      // a current key this issuer never published signs a while after it is published here:
+      // the other instances on the store publish it first (issuer/signing_hold.h)
+      issuer::signing_hold hold(issuer::sign_after_publish);
       while (!stopping.load()) {
         bool notified = false;
         if (const int fd = ctx.store->change_fd(); fd >= 0) {
@@ -172,7 +175,9 @@ int run_serve(const std::string& config_flag, unsigned threads) {
               std::cout << "key ring reloaded" << std::endl;
               if (!hold.held_kid().empty())
                 std::cout << "key " << hold.held_kid()
-                          << " is published now and signs in 1 s (other issuers publish it first)"
+                          << " is published now and signs in "
+                          << issuer::sign_after_publish.count()
+                          << " s (other issuers publish it first)"
                           << std::endl;
             } else {
               std::cerr << "gatepass: reload failed, keeping the loaded keys: "

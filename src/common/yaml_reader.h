@@ -2,6 +2,7 @@
 // `config check` reports all of them at once.
 #pragma once
 
+#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -81,15 +82,23 @@ class reader {
     return n.as<std::string>();
   }
 
-  // A listen address HOST:PORT ([v6]:PORT), the port digits only and at most 65535 (0: any
-  // free port). "127.0.0.1:70000" listened on 4464 and "127.0.0.1:80x" on 80 before.
+  // A listen address IP:PORT ([v6]:PORT; an empty IP is every address), the port digits only
+  // and at most 65535 (0: any free port). "127.0.0.1:70000" listened on 4464 and
+  // "127.0.0.1:80x" on 80 before; a host name failed only when serve started, without a line.
   std::string listen(const YAML::Node& n, const std::string& field, std::string def = {}) {
     auto v = str(n, field, def);
     if (!n || !n.IsScalar() || (v.empty() && def.empty())) return v;
     const auto colon = v.rfind(':');
     const auto port = colon == std::string::npos ? std::nullopt : whole_number(v.substr(colon + 1));
-    if (!port || *port > 65535) {
-      problem(n, field, "expected HOST:PORT with a port 0-65535");
+    const auto host = colon == std::string::npos ? std::string() : v.substr(0, colon);
+    unsigned char addr[16];
+    const bool host_ok =
+        host.empty() || ::inet_pton(AF_INET, host.c_str(), addr) == 1 ||
+        (host.size() > 2 && host.front() == '[' && host.back() == ']' &&
+         ::inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), addr) == 1);
+    if (!port || *port > 65535 || !host_ok) {
+      problem(n, field,
+              "expected IP:PORT with a port 0-65535, e.g. 127.0.0.1:8080, [::1]:8080, :8080");
       return def;
     }
     return v;

@@ -48,6 +48,11 @@ bool verify_client_secret(const std::string& encoded_hash, const std::string& se
 client_registry::client_registry(std::vector<keys::client_record> clients)
     : clients_(std::move(clients)) {}
 
+bool client_registry::verified(const std::string& id) const {
+  std::lock_guard lock(m_);
+  return verified_.count(id) != 0;
+}
+
 const keys::client_record* client_registry::authenticate(const std::string& id,
                                                          const std::string& secret) const {
   const keys::client_record* found = nullptr;

@@ -4,6 +4,9 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <cctype>
+#include <optional>
+#include <utility>
+#include <vector>
 
 #include "common/form_decode.h"
 #include "issuer/documents.h"
@@ -51,6 +54,40 @@ bool base64_std_decode(std::string_view in, std::string& out) {
     if (d >= 0) out.push_back(static_cast<char>(((c & 3) << 6) | d));
   }
   return true;
+}
+
+using form_fields = std::vector<std::pair<std::string, std::string>>;
+
+// An application/x-www-form-urlencoded body; nullopt on a malformed escape ("scope=%ZZ").
+std::optional<form_fields> parse_form(std::string_view body) {
+  form_fields form;
+  while (!body.empty()) {
+    const auto amp = body.find('&');
+    const auto part = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
+    if (part.empty()) continue;
+    const auto eq = part.find('=');
+    auto name = form_decode_strict(part.substr(0, eq));
+    auto value = eq == std::string_view::npos ? std::optional<std::string>(std::string())
+                                              : form_decode_strict(part.substr(eq + 1));
+    if (!name || !value) return std::nullopt;
+    form.emplace_back(std::move(*name), std::move(*value));
+  }
+  return form;
+}
+
+// client_secret_basic: "Basic base64(id:secret)", both parts form-encoded (RFC 6749 §2.3.1);
+// nullopt when malformed.
+std::optional<std::pair<std::string, std::string>> basic_credentials(std::string_view auth) {
+  std::string decoded;
+  if (auth.size() < 6 || (auth.substr(0, 6) != "Basic " && auth.substr(0, 6) != "basic ") ||
+      !base64_std_decode(auth.substr(6), decoded) || decoded.find(':') == std::string::npos)
+    return std::nullopt;
+  const auto colon = decoded.find(':');
+  auto id = form_decode_strict(decoded.substr(0, colon));
+  auto secret = form_decode_strict(decoded.substr(colon + 1));
+  if (!id || !secret) return std::nullopt;
+  return std::pair{std::move(*id), std::move(*secret)};
 }
 
 }  // namespace
@@ -157,6 +194,27 @@ http_response issuer_service::handle(const http_request& req, std::int64_t now) 
   return net::json_response(404, "{\"message\":\"Not Found\"}");
 }
 
+bool issuer_service::needs_secret_hashing(const http_request& req) const {
+  if (req.method != "POST" || req.path() != "/oauth2/token") return false;
+  std::string id;
+  if (const auto auth = req.header("Authorization"); !auth.empty()) {
+    auto basic = basic_credentials(auth);
+    if (!basic) return false;  // refused before any hashing
+    id = std::move(basic->first);
+  } else {
+    const auto form = parse_form(req.body);
+    if (!form) return false;
+    for (const auto& [k, v] : *form)
+      if (k == "client_id") id = v;
+  }
+  std::shared_ptr<const client_registry> clients;
+  {
+    std::lock_guard lock(m_);
+    clients = clients_;
+  }
+  return !clients->verified(id);
+}
+
 http_response issuer_service::token_endpoint(const http_request& req, std::int64_t now) const {
   // the media type without parameters, compared without regard to case (RFC 9110 §8.3.1)
   std::string ctype(req.header("Content-Type").substr(0, req.header("Content-Type").find(';')));
@@ -165,22 +223,11 @@ http_response issuer_service::token_endpoint(const http_request& req, std::int64
   if (ctype != "application/x-www-form-urlencoded")
     return oauth_error(400, "invalid_request",
                        "Content-Type must be application/x-www-form-urlencoded");
-  std::vector<std::pair<std::string, std::string>> form;
-  std::string_view body = req.body;
-  while (!body.empty()) {
-    const auto amp = body.find('&');
-    const auto part = body.substr(0, amp);
-    body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
-    if (part.empty()) continue;
-    const auto eq = part.find('=');
-    // a malformed escape ("scope=%ZZ") makes the request malformed, whatever the field
-    auto name = form_decode_strict(part.substr(0, eq));
-    auto value = eq == std::string_view::npos ? std::optional<std::string>(std::string())
-                                              : form_decode_strict(part.substr(eq + 1));
-    if (!name || !value)
-      return oauth_error(400, "invalid_request", "malformed percent-encoding in the request body");
-    form.emplace_back(std::move(*name), std::move(*value));
-  }
+  // a malformed escape ("scope=%ZZ") makes the request malformed, whatever the field
+  const auto parsed = parse_form(req.body);
+  if (!parsed)
+    return oauth_error(400, "invalid_request", "malformed percent-encoding in the request body");
+  const auto& form = *parsed;
   auto param = [&](const char* name, bool& dup) -> const std::string* {
     const std::string* found = nullptr;
     for (const auto& [k, v] : form)
@@ -213,18 +260,10 @@ http_response issuer_service::token_endpoint(const http_request& req, std::int64
   if (!auth.empty()) {
     if (form_secret != nullptr)
       return oauth_error(400, "invalid_request", "use one client authentication method");
-    std::string decoded;
-    if (auth.size() < 6 || (auth.substr(0, 6) != "Basic " && auth.substr(0, 6) != "basic ") ||
-        !base64_std_decode(auth.substr(6), decoded) || decoded.find(':') == std::string::npos)
-      return oauth_error(401, "invalid_client", "malformed Basic credentials");
-    const auto colon = decoded.find(':');
-    // RFC 6749 §2.3.1: both parts form-encoded; a malformed escape is malformed credentials
-    auto basic_id = form_decode_strict(decoded.substr(0, colon));
-    auto basic_secret = form_decode_strict(decoded.substr(colon + 1));
-    if (!basic_id || !basic_secret)
-      return oauth_error(401, "invalid_client", "malformed Basic credentials");
-    id = std::move(*basic_id);
-    secret = std::move(*basic_secret);
+    auto basic = basic_credentials(auth);
+    if (!basic) return oauth_error(401, "invalid_client", "malformed Basic credentials");
+    id = std::move(basic->first);
+    secret = std::move(basic->second);
     // a client_id in the body names the client too: it must be the one authenticated
     if (form_id != nullptr && *form_id != id)
       return oauth_error(400, "invalid_request", "client_id differs from the authenticated client");

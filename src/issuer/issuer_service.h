@@ -25,6 +25,10 @@ class issuer_service {
   std::shared_ptr<const keys::key_ring> ring() const;
 
   net::http_response handle(const net::http_request& req, std::int64_t now) const;
+  /// A token request whose client secret must be checked against its argon2id hash (an id not
+  /// verified yet, or an unknown one: milliseconds and 19 MiB): `serve` runs those on worker
+  /// threads. A request refused before any check, or from a verified client, is cheap.
+  bool needs_secret_hashing(const net::http_request& req) const;
 
   /// The documents exactly as served (for `publish`).
   std::string discovery() const;

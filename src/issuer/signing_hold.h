@@ -16,6 +16,11 @@
 
 namespace gatepass::issuer {
 
+/// How long a key made current at once is published before this issuer signs with it: every
+/// instance on the store learns of a change within 2 s (NOTIFY at once; a poll every second
+/// otherwise, issue 5's bound), so by then each one publishes it.
+inline constexpr std::chrono::seconds sign_after_publish{2};
+
 class signing_hold {
  public:
   using clock = std::chrono::steady_clock;

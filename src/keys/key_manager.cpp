@@ -97,7 +97,7 @@ result<std::string> key_manager::rotate(std::int64_t now, bool force) {
       message = as_current
                     ? "key " + sk->meta.kid +
                           " is now current (forced); the old key stays published as previous "
-                          "(a running serve publishes the new one at once and signs with it 1 s "
+                          "(a running serve publishes the new one at once and signs with it 2 s "
                           "later)"
                     : "new key " + sk->meta.kid +
                           " published as next; no key was promoted: it can become current at " +

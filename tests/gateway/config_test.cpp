@@ -146,8 +146,8 @@ TEST(GatewayConfig, SizesAreDigitsOnly) {
   EXPECT_EQ(parse("gateway:\n  threads: 4\n").cfg.threads, 4u);
 }
 
-// A listen address's port is digits only and at most 65535: "127.0.0.1:70000" listened on 4464
-// (the port was cast to 16 bits) and "127.0.0.1:80x" on 80.
+// A listen address is an IP and a port of digits up to 65535: "127.0.0.1:70000" listened on 4464
+// (the port was cast to 16 bits), "127.0.0.1:80x" on 80, and a host name failed only at start.
 TEST(GatewayConfig, ListenPortsAreDigitsUpTo65535) {
   struct row {
     const char* value;
@@ -162,7 +162,11 @@ TEST(GatewayConfig, ListenPortsAreDigitsUpTo65535) {
                                         {"127.0.0.1:80x", false},
                                         {"127.0.0.1:-1", false},
                                         {"\"127.0.0.1:\"", false},
-                                        {"127.0.0.1", false}}) {
+                                        {"127.0.0.1", false},
+                                        {"localhost:8080", false},
+                                        {"256.1.1.1:80", false},
+                                        {"\"fe80::1:80\"", false},
+                                        {"\"[::1:80\"", false}}) {
     for (const char* field : {"listen", "admin_listen"}) {
       const auto p = parse(std::string("gateway:\n  ") + field + ": " + r.value + "\n");
       EXPECT_EQ(p.problems.empty(), r.ok) << field << " " << r.value;

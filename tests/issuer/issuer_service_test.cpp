@@ -309,6 +309,31 @@ TEST(IssuerService, TokenEndpointErrorsFollowRfc6749) {
   EXPECT_EQ(fx().svc->handle(get("/healthz"), now).status, 200u);
 }
 
+// What `serve` runs on worker threads: token requests that need an argon2id check. A client
+// verified once, a request refused before any check, and other endpoints stay on the loop.
+TEST(IssuerService, OnlyTokenRequestsNeedingAnArgon2CheckAreHashingWork) {
+  fixture f;  // its own registry: nothing verified yet
+  const auto good = token_post("grant_type=client_credentials", basic("svc-a", f.secret));
+  const auto good_post =
+      token_post("grant_type=client_credentials&client_id=svc-b&client_secret=" + f.secret);
+  EXPECT_TRUE(f.svc->needs_secret_hashing(good));
+  EXPECT_TRUE(f.svc->needs_secret_hashing(good_post));
+  EXPECT_TRUE(f.svc->needs_secret_hashing(  // an unknown id pays one check too
+      token_post("grant_type=client_credentials", basic("nobody", "x"))));
+  EXPECT_FALSE(f.svc->needs_secret_hashing(get("/.well-known/jwks.json")));
+  EXPECT_FALSE(f.svc->needs_secret_hashing(token_post("x", "Basic !!!")));
+  EXPECT_FALSE(f.svc->needs_secret_hashing(token_post("scope=%ZZ&client_id=svc-b")));
+  ASSERT_EQ(f.svc->handle(good, now).status, 200u);
+  // svc-a verified: its requests, right or wrong secret, compare digests only
+  EXPECT_FALSE(f.svc->needs_secret_hashing(good));
+  EXPECT_FALSE(f.svc->needs_secret_hashing(
+      token_post("grant_type=client_credentials", basic("svc-a", "wrong"))));
+  EXPECT_EQ(f.svc->handle(token_post("grant_type=client_credentials", basic("svc-a", "wrong")), now)
+                .status,
+            401u);
+  EXPECT_TRUE(f.svc->needs_secret_hashing(good_post));  // svc-b still unverified
+}
+
 TEST(IssuerService, ClientAudienceOverridesTheDefault) {
   auto r = fx().svc->handle(
       token_post("grant_type=client_credentials", basic("svc-b", fx().secret)), now);

@@ -97,6 +97,24 @@ TEST_F(SigningHold, ASecondForcedRotationRestartsTheHoldForTheNewestKey) {
   EXPECT_EQ(hold.on_tick(t0 + milliseconds(1800)), k3);
 }
 
+TEST_F(SigningHold, AHoldEndsWhenAnotherKeyTakesOverOrTheOldOneIsBack) {
+  const auto before = ring("old", {"old", "next"});
+  const auto served = hold.on_ring(ring("new", {"old", "next", "new"}), before.get(), t0);
+  ASSERT_EQ(hold.held_kid(), "new");
+  // a scheduled promotion of the published next key during the hold: it signs at once
+  const auto promoted = ring("next", {"old", "next", "new"});
+  EXPECT_EQ(hold.on_ring(promoted, served.get(), t0 + milliseconds(100)), promoted);
+  EXPECT_TRUE(hold.held_kid().empty());
+  EXPECT_EQ(hold.on_tick(t0 + milliseconds(2000)), nullptr);
+  // a ring back on the key that signed before (the rotation undone): no hold left behind
+  const auto again = hold.on_ring(ring("new2", {"old", "new2"}), before.get(), t0);
+  ASSERT_EQ(hold.held_kid(), "new2");
+  const auto back = ring("old", {"old"});
+  EXPECT_EQ(hold.on_ring(back, again.get(), t0 + milliseconds(100)), back);
+  EXPECT_TRUE(hold.held_kid().empty());
+  EXPECT_EQ(hold.on_tick(t0 + milliseconds(2000)), nullptr);
+}
+
 TEST_F(SigningHold, AnOldKeyNoLongerPublishedNeverSigns) {
   // forced rotation and the old key retired with it (compromised): the new key signs at once
   const auto before = ring("old", {"old"});
