@@ -73,7 +73,9 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   handler on_request;
   server_limits limits;
   offload_options offload;
-  asio::thread_pool* pool = nullptr;  // set when offload.when is; owned by the http_server
+  // set when offload.when is; owned by the http_server, cleared before it goes (a session left
+  // in a loop that runs again then answers on the loop)
+  std::atomic<asio::thread_pool*> pool{nullptr};
   std::atomic<std::size_t> offloaded{0};
   std::atomic<bool> stopping{false};
   std::mutex m;
@@ -157,22 +159,23 @@ class session : public std::enable_shared_from_this<session> {
     auto ep = stream_.socket().remote_endpoint(ignore);
     req.remote_address = ignore ? std::string() : ep.address().to_string();
     const bool head = msg.method() == http::verb::head;
-    if (server_->pool != nullptr && server_->offload.when(req))
-      return offload(std::move(req), msg.keep_alive(), msg.version(), head);
+    if (auto* pool = server_->pool.load(); pool != nullptr && server_->offload.when(req))
+      return offload(*pool, std::move(req), msg.keep_alive(), msg.version(), head);
     auto r = server_->answer(req);
     send(std::move(r), msg.keep_alive() && !server_->stopping.load(), msg.version(), head);
   }
 
   // The handler runs on a worker thread; the answer is sent from the session's strand.
-  void offload(http_request req, bool keep_alive, unsigned version, bool head) {
+  void offload(asio::thread_pool& pool, http_request req, bool keep_alive, unsigned version,
+               bool head) {
     if (server_->offloaded.fetch_add(1) >= server_->offload.max_waiting) {
       --server_->offloaded;
       auto busy = json_response(503, "{\"message\":\"Service Unavailable\"}");
       busy.headers.emplace_back("Retry-After", "1");
       return send(std::move(busy), keep_alive && !server_->stopping.load(), version, head);
     }
-    asio::post(*server_->pool, [self = shared_from_this(), req = std::move(req), keep_alive,
-                                version, head]() mutable {
+    asio::post(pool, [self = shared_from_this(), req = std::move(req), keep_alive, version,
+                      head]() mutable {
       auto r = self->server_->answer(req);
       --self->server_->offloaded;
       auto ex = self->stream_.get_executor();
@@ -275,6 +278,7 @@ http_server::~http_server() {
   if (workers_) {
     // requests still waiting are dropped (their connections close), running ones finish; no
     // task can outlive the pool
+    impl_->pool = nullptr;
     workers_->pool.stop();
     workers_->pool.join();
   }
