@@ -174,11 +174,9 @@ int run_serve(const std::string& config_flag, unsigned threads) {
               svc->set_ring(hold.on_ring(*r, svc->ring().get(), clock::now()));
               std::cout << "key ring reloaded" << std::endl;
               if (!hold.held_kid().empty())
-                std::cout << "key " << hold.held_kid()
-                          << " is published now and signs in "
+                std::cout << "key " << hold.held_kid() << " is published now and signs in "
                           << issuer::sign_after_publish.count()
-                          << " s (other issuers publish it first)"
-                          << std::endl;
+                          << " s (other issuers publish it first)" << std::endl;
             } else {
               std::cerr << "gatepass: reload failed, keeping the loaded keys: "
                         << r.error().message() << "\n";
