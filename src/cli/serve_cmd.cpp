@@ -73,6 +73,10 @@ int run_serve(const std::string& config_flag, unsigned threads) {
   std::shared_ptr<issuer::issuer_service> svc;
   std::unique_ptr<net::http_server> issuer_server;
   std::string seen;
+  // A current key this issuer never published signs a while after it is published here: the
+  // other instances on the store publish it first (issuer/signing_hold.h). Used by this thread
+  // at start, then only by the store thread.
+  issuer::signing_hold hold(issuer::sign_after_publish);
   if (issuer_on) {
     const auto now0 = wall_clock();
     if (auto kid = ctx.keys->ensure_initialized(now0); !kid) {
@@ -89,7 +93,11 @@ int run_serve(const std::string& config_flag, unsigned threads) {
     warn_unencrypted_keys(ctx.cfg, **ring);
     seen = (*ring)->version;
     svc = std::make_shared<issuer::issuer_service>(*ctx.cfg.issuer, ctx.keys->settings());
-    svc->set_ring(*ring);
+    svc->set_ring(hold.on_start(*ring, wall_clock(), std::chrono::steady_clock::now()));
+    if (!hold.held_kid().empty())
+      std::cout << "key " << hold.held_kid() << " became current moments ago and signs in under "
+                << issuer::sign_after_publish.count() << " s (other issuers publish it first)"
+                << std::endl;
     auto clients = load_clients(ctx);
     if (!clients) return 2;
     svc->set_clients(std::move(clients));
@@ -145,9 +153,6 @@ int run_serve(const std::string& config_flag, unsigned threads) {
       auto next_tick = clock::now() + std::chrono::seconds(30);
       auto next_poll = clock::now();
       auto next_clients = clock::now() + std::chrono::seconds(5);
-      // a current key this issuer never published signs a while after it is published here:
-      // the other instances on the store publish it first (issuer/signing_hold.h)
-      issuer::signing_hold hold(issuer::sign_after_publish);
       while (!stopping.load()) {
         bool notified = false;
         if (const int fd = ctx.store->change_fd(); fd >= 0) {

@@ -41,6 +41,33 @@ std::shared_ptr<const keys::key_ring> signing_hold::on_ring(
   return held;
 }
 
+std::shared_ptr<const keys::key_ring> signing_hold::on_start(
+    std::shared_ptr<const keys::key_ring> fresh, std::int64_t wall_now, clock::time_point now) {
+  latest_ = fresh;
+  held_kid_.clear();
+  if (!fresh->current) return fresh;
+  const auto& kid = fresh->current->kid();
+  const keys::key_record* cur = nullptr;
+  const keys::key_record* prev = nullptr;  // the previous key that stopped signing last
+  for (const auto& r : fresh->records) {
+    if (r.kid == kid && r.state == keys::key_state::current)
+      cur = &r;
+    else if (r.state == keys::key_state::previous && (!prev || r.deactivated > prev->deactivated))
+      prev = &r;
+  }
+  const auto hold_s = std::chrono::ceil<std::chrono::seconds>(hold_).count();
+  if (!cur || !prev || cur->activated + hold_s <= wall_now) return fresh;
+  const auto& ks = fresh->published.keys();
+  const auto signer =
+      std::find_if(ks.begin(), ks.end(), [&](const jose::jwk& k) { return k.kid() == prev->kid; });
+  if (signer == ks.end()) return fresh;
+  held_kid_ = kid;
+  sign_from_ = now + std::chrono::seconds(cur->activated + hold_s - wall_now);
+  auto held = std::make_shared<keys::key_ring>(*fresh);
+  held->current = *signer;
+  return held;
+}
+
 std::shared_ptr<const keys::key_ring> signing_hold::on_tick(clock::time_point now) {
   if (held_kid_.empty() || now < sign_from_) return nullptr;
   held_kid_.clear();

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,11 @@ class signing_hold {
   std::shared_ptr<const keys::key_ring> on_ring(std::shared_ptr<const keys::key_ring> fresh,
                                                 const keys::key_ring* served,
                                                 clock::time_point now);
+  /// The ring to serve at start (`wall_now`: Unix seconds). A current key activated less than
+  /// the hold ago may not be published by every instance yet: the previous key that signed
+  /// before it signs until the hold would have ended, when that key is still published.
+  std::shared_ptr<const keys::key_ring> on_start(std::shared_ptr<const keys::key_ring> fresh,
+                                                 std::int64_t wall_now, clock::time_point now);
   /// The ring to serve once the hold has ended; null while holding or when nothing is held.
   std::shared_ptr<const keys::key_ring> on_tick(clock::time_point now);
   /// The key being held back from signing (empty: none).

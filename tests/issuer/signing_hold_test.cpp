@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <deque>
 #include <initializer_list>
 #include <memory>
@@ -113,6 +114,42 @@ TEST_F(SigningHold, AHoldEndsWhenAnotherKeyTakesOverOrTheOldOneIsBack) {
   EXPECT_EQ(hold.on_ring(back, again.get(), t0 + milliseconds(100)), back);
   EXPECT_TRUE(hold.held_kid().empty());
   EXPECT_EQ(hold.on_tick(t0 + milliseconds(2000)), nullptr);
+}
+
+// An issuer that starts moments after a forced rotation: the key that signed before keeps
+// signing until the hold would have ended; later starts, or nothing to fall back on, sign at once.
+TEST_F(SigningHold, AStartMomentsAfterAForcedRotationHoldsTheRest) {
+  constexpr std::int64_t wall = 1'800'000'000;
+  auto with_records = [&](std::int64_t activated, bool old_published) {
+    auto r = std::make_shared<keys::key_ring>(
+        *ring("new", old_published ? std::initializer_list<const char*>{"old", "older", "new"}
+                                   : std::initializer_list<const char*>{"new"}));
+    r->records = {
+        {"older", "ES256", keys::key_state::previous, wall - 900, wall - 800, wall - 500, 0},
+        {"old", "ES256", keys::key_state::previous, wall - 500, wall - 500, activated, 0},
+        {"new", "ES256", keys::key_state::current, activated, activated, 0, 0}};
+    return std::shared_ptr<const keys::key_ring>(r);
+  };
+  signing_hold two_s{milliseconds(2000)};
+  const auto just = with_records(wall - 1, true);  // activated a second ago, 2 s hold
+  const auto served = two_s.on_start(just, wall, t0);
+  EXPECT_EQ(signer(served), "old");  // the last key to stop signing, not an older one
+  EXPECT_EQ(served->published.keys().size(), 3u);
+  EXPECT_EQ(two_s.held_kid(), "new");
+  EXPECT_EQ(two_s.on_tick(t0 + milliseconds(999)), nullptr);  // the hold's last second
+  EXPECT_EQ(two_s.on_tick(t0 + milliseconds(1000)), just);
+
+  // 1 s hold: activated this second → held; a second or more ago → signs at once
+  const auto now_one = with_records(wall, true);
+  EXPECT_EQ(signer(hold.on_start(now_one, wall, t0)), "old");
+  signing_hold later{milliseconds(1000)};
+  const auto settled = with_records(wall - 1, true);
+  EXPECT_EQ(later.on_start(settled, wall, t0), settled);
+  const auto alone = with_records(wall, false);  // the old key retired with it
+  EXPECT_EQ(later.on_start(alone, wall, t0), alone);
+  EXPECT_TRUE(later.held_kid().empty());
+  const auto first = ring("first", {"first"});  // no records: a first key
+  EXPECT_EQ(later.on_start(first, wall, t0), first);
 }
 
 TEST_F(SigningHold, AnOldKeyNoLongerPublishedNeverSigns) {
