@@ -126,6 +126,11 @@ std::shared_ptr<const issuer_service::published> issuer_service::current() const
   return published_;
 }
 
+std::shared_ptr<const client_registry> issuer_service::clients() const {
+  std::lock_guard lock(m_);
+  return clients_;
+}
+
 std::shared_ptr<const keys::key_ring> issuer_service::ring() const {
   auto p = current();
   return p ? p->ring : nullptr;
@@ -207,12 +212,7 @@ bool issuer_service::needs_secret_hashing(const http_request& req) const {
     for (const auto& [k, v] : *form)
       if (k == "client_id") id = v;
   }
-  std::shared_ptr<const client_registry> clients;
-  {
-    std::lock_guard lock(m_);
-    clients = clients_;
-  }
-  return !clients->verified(id);
+  return !clients()->verified(id);
 }
 
 http_response issuer_service::token_endpoint(const http_request& req, std::int64_t now) const {
@@ -273,12 +273,8 @@ http_response issuer_service::token_endpoint(const http_request& req, std::int64
   } else {
     return oauth_error(401, "invalid_client", "client authentication required");
   }
-  std::shared_ptr<const client_registry> clients;
-  {
-    std::lock_guard lock(m_);
-    clients = clients_;
-  }
-  const auto* client = clients->authenticate(id, secret);
+  const auto registry = clients();
+  const auto* client = registry->authenticate(id, secret);
   if (client == nullptr)
     return oauth_error(401, "invalid_client", "unknown client or wrong secret");
 

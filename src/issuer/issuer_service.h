@@ -42,6 +42,7 @@ class issuer_service {
     std::string discovery;
   };
   std::shared_ptr<const published> current() const;
+  std::shared_ptr<const client_registry> clients() const;
   net::http_response token_endpoint(const net::http_request& req, std::int64_t now) const;
 
   config::issuer_section cfg_;

@@ -1,14 +1,11 @@
 #include "issuer/signing_hold.h"
 
-#include <algorithm>
-
 namespace gatepass::issuer {
 
 namespace {
 
 bool publishes(const keys::key_ring& r, const std::string& kid) {
-  const auto& ks = r.published.keys();
-  return std::any_of(ks.begin(), ks.end(), [&](const jose::jwk& k) { return k.kid() == kid; });
+  return r.published.select(kid).has_value();
 }
 
 }  // namespace
@@ -57,14 +54,12 @@ std::shared_ptr<const keys::key_ring> signing_hold::on_start(
   }
   const auto hold_s = std::chrono::ceil<std::chrono::seconds>(hold_).count();
   if (!cur || !prev || cur->activated + hold_s <= wall_now) return fresh;
-  const auto& ks = fresh->published.keys();
-  const auto signer =
-      std::find_if(ks.begin(), ks.end(), [&](const jose::jwk& k) { return k.kid() == prev->kid; });
-  if (signer == ks.end()) return fresh;
+  const auto signer = fresh->published.select(prev->kid);  // its private key: it signed here
+  if (!signer) return fresh;
   held_kid_ = kid;
   sign_from_ = now + std::chrono::seconds(cur->activated + hold_s - wall_now);
   auto held = std::make_shared<keys::key_ring>(*fresh);
-  held->current = *signer;
+  held->current = **signer;
   return held;
 }
 

@@ -40,14 +40,6 @@ std::pair<std::string, unsigned short> split_host_port(const std::string& listen
 
 class session;
 
-// The worker threads of offloaded requests. Owned by the http_server, not by impl: a task
-// holds a session, which holds impl, and the last holder of a pool must never be one of its
-// own threads (joining itself).
-struct http_server::workers {
-  explicit workers(unsigned n) : pool(n) {}
-  asio::thread_pool pool;
-};
-
 struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   impl(asio::io_context& io, handler h, server_limits l, offload_options o)
       : ioc(io),
@@ -257,8 +249,8 @@ http_server::http_server(asio::io_context& ioc, const std::string& listen, handl
                          server_limits limits, offload_options offload)
     : impl_(std::make_shared<impl>(ioc, std::move(h), limits, std::move(offload))) {
   if (impl_->offload.when) {
-    workers_ = std::make_unique<workers>(std::max(1u, impl_->offload.threads));
-    impl_->pool = &workers_->pool;
+    workers_ = std::make_unique<asio::thread_pool>(std::max(1u, impl_->offload.threads));
+    impl_->pool = workers_.get();
   }
   const auto [host, port] = split_host_port(listen);
   beast::error_code ec;
@@ -279,8 +271,8 @@ http_server::~http_server() {
     // requests still waiting are dropped (their connections close), running ones finish; no
     // task can outlive the pool
     impl_->pool = nullptr;
-    workers_->pool.stop();
-    workers_->pool.join();
+    workers_->stop();
+    workers_->join();
   }
 }
 

@@ -13,7 +13,8 @@
 
 namespace boost::asio {
 class io_context;
-}
+class thread_pool;
+}  // namespace boost::asio
 
 namespace gatepass::net {
 
@@ -55,11 +56,12 @@ class http_server {
   std::size_t connections() const noexcept;
 
   struct impl;
-  struct workers;
 
  private:
   std::shared_ptr<impl> impl_;
-  std::unique_ptr<workers> workers_;  // joined before impl_ may go: see ~http_server
+  // The workers of offloaded requests. Owned here, not by impl: a task holds a session, which
+  // holds impl, and the last holder of a pool must never be one of its own threads.
+  std::unique_ptr<boost::asio::thread_pool> workers_;
 };
 
 /// Splits "host:port" ("[::1]:8080" too). Throws std::runtime_error when malformed.
