@@ -10,6 +10,7 @@
 #include <iostream>
 #include <iterator>
 #include <optional>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/context.h"
@@ -17,6 +18,7 @@
 #include "issuer/clients.h"
 #include "issuer/documents.h"
 #include "issuer/issuer_service.h"
+#include "issuer/signing_hold.h"
 #include "issuer/token_service.h"
 #include "jose/json.h"
 #include "keys/errc.h"
@@ -604,7 +606,18 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
       if (!(*ring)->current) return fail("key store", keys::errc::store_not_initialized);
       issuer::token_service svc(ctx.cfg.issuer->url, ctx.cfg.issuer->audience,
                                 ctx.cfg.issuer->token_ttl);
-      const auto now = wall_clock();
+      auto now = wall_clock();
+      // A key made current moments ago (`keys rotate --now`, `keys import`) signs once every
+      // issuer on the store has had time to publish it, as in `serve`: a gateway meeting its
+      // kid earlier could fetch a JWKS that lacks it and refuse it for a whole cooldown.
+      if (const auto wait = issuer::seconds_until_signing(**ring, now, issuer::sign_after_publish);
+          wait > 0) {
+        std::cerr << "gatepass: key " << (*ring)->current->kid()
+                  << " became current moments ago; signing in " << wait
+                  << " s, once every issuer publishes it\n";
+        std::this_thread::sleep_for(std::chrono::seconds(wait));
+        now = wall_clock();
+      }
       for (unsigned i = 0; i < ta->count; ++i) {
         auto t = svc.issue(**ring, req, now);  // each token gets its own jti
         if (!t) return fail("token issue", t.error());

@@ -1,5 +1,7 @@
 #include "issuer/signing_hold.h"
 
+#include <algorithm>
+
 namespace gatepass::issuer {
 
 namespace {
@@ -38,26 +40,45 @@ std::shared_ptr<const keys::key_ring> signing_hold::on_ring(
   return held;
 }
 
-std::shared_ptr<const keys::key_ring> signing_hold::on_start(
-    std::shared_ptr<const keys::key_ring> fresh, std::int64_t wall_now, clock::time_point now) {
-  latest_ = fresh;
-  held_kid_.clear();
-  if (!fresh->current) return fresh;
-  const auto& kid = fresh->current->kid();
+namespace {
+
+// The current key's record and the previous key that stopped signing last (null: none).
+std::pair<const keys::key_record*, const keys::key_record*> current_and_last(
+    const keys::key_ring& ring) {
   const keys::key_record* cur = nullptr;
-  const keys::key_record* prev = nullptr;  // the previous key that stopped signing last
-  for (const auto& r : fresh->records) {
-    if (r.kid == kid && r.state == keys::key_state::current)
+  const keys::key_record* prev = nullptr;
+  if (!ring.current) return {cur, prev};
+  for (const auto& r : ring.records) {
+    if (r.kid == ring.current->kid() && r.state == keys::key_state::current)
       cur = &r;
     else if (r.state == keys::key_state::previous && (!prev || r.deactivated > prev->deactivated))
       prev = &r;
   }
-  const auto hold_s = std::chrono::ceil<std::chrono::seconds>(hold_).count();
-  if (!cur || !prev || cur->activated + hold_s <= wall_now) return fresh;
-  const auto signer = fresh->published.select(prev->kid);  // its private key: it signed here
+  return {cur, prev};
+}
+
+}  // namespace
+
+std::int64_t seconds_until_signing(const keys::key_ring& ring, std::int64_t wall_now,
+                                   std::chrono::milliseconds hold) {
+  const auto [cur, prev] = current_and_last(ring);
+  if (!cur || !prev) return 0;
+  const auto hold_s = std::chrono::ceil<std::chrono::seconds>(hold).count();
+  // never longer than the hold, whatever another machine's clock wrote as the activation time
+  return std::clamp<std::int64_t>(cur->activated + hold_s - wall_now, 0, hold_s);
+}
+
+std::shared_ptr<const keys::key_ring> signing_hold::on_start(
+    std::shared_ptr<const keys::key_ring> fresh, std::int64_t wall_now, clock::time_point now) {
+  latest_ = fresh;
+  held_kid_.clear();
+  const auto wait = seconds_until_signing(*fresh, wall_now, hold_);
+  if (wait == 0) return fresh;
+  // its private key: the previous key signed here
+  const auto signer = fresh->published.select(current_and_last(*fresh).second->kid);
   if (!signer) return fresh;
-  held_kid_ = kid;
-  sign_from_ = now + std::chrono::seconds(cur->activated + hold_s - wall_now);
+  held_kid_ = fresh->current->kid();
+  sign_from_ = now + std::chrono::seconds(wait);
   auto held = std::make_shared<keys::key_ring>(*fresh);
   held->current = **signer;
   return held;

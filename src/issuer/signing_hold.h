@@ -22,6 +22,11 @@ namespace gatepass::issuer {
 /// otherwise, issue 5's bound), so by then each one publishes it.
 inline constexpr std::chrono::seconds sign_after_publish{2};
 
+/// Seconds until the current key of `ring` may sign (0: now), `wall_now` in Unix seconds: a key
+/// that replaced another less than `hold` ago may not be published by every instance yet.
+std::int64_t seconds_until_signing(const keys::key_ring& ring, std::int64_t wall_now,
+                                   std::chrono::milliseconds hold);
+
 class signing_hold {
  public:
   using clock = std::chrono::steady_clock;

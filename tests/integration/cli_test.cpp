@@ -677,6 +677,42 @@ TEST(TokenIssue, TtlIsAtMostTheIssuersTokenTtl) {
   }
 }
 
+// Right after `keys rotate --now`, `token issue` signs with the new key once every issuer on the
+// store has had time to publish it (as `serve` does), never before: a gateway meeting the kid
+// earlier could fetch a JWKS without it and refuse it for a whole cooldown.
+TEST(TokenIssue, RightAfterAForcedRotationSignsOnceIssuersPublishTheKey) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  const auto cfg = init_home(dir, env);
+  ASSERT_FALSE(cfg.empty());
+  auto unix_now = [] {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const auto before = unix_now();
+  auto rot = gp({"--config", cfg, "keys", "rotate", "--now"}, env);
+  ASSERT_EQ(rot.exit_code, 0) << describe(rot);
+  auto list = gp({"--config", cfg, "keys", "list"}, env);
+  std::string current;
+  for (const auto& row : parse_key_list(list.out))
+    if (row.state == "current") current = row.kid;
+  ASSERT_FALSE(current.empty()) << list.out;
+  auto t = gp({"--config", cfg, "token", "issue", "--sub", "a"}, env);
+  ASSERT_EQ(t.exit_code, 0) << describe(t);
+  const auto token = trim(t.out);
+  EXPECT_EQ(kid_of(token), current);
+  // activated at `before` or later, signed 2 s (sign_after_publish) after that at the earliest
+  EXPECT_GE(jwt_part(token, 1).at("iat").as_int64(), before + 2) << t.err;
+  EXPECT_NE(t.err.find("key " + current + " became current moments ago; signing in"),
+            std::string::npos)
+      << t.err;
+  // once the key has signed for a while, no wait and no message
+  auto later = gp({"--config", cfg, "token", "issue", "--sub", "a"}, env);
+  ASSERT_EQ(later.exit_code, 0) << describe(later);
+  EXPECT_EQ(later.err.find("moments ago"), std::string::npos) << later.err;
+}
+
 // decode is the jwt.io view: it shows an unsigned (alg none) token with a warning, exit 0, and
 // verify still rejects it; times read in words ("issued now", never "issued in 0 s")
 TEST(TokenDecode, ShowsAnUnsignedTokenWithAWarningAndTimesInWords) {

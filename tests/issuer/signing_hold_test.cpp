@@ -152,6 +152,34 @@ TEST_F(SigningHold, AStartMomentsAfterAForcedRotationHoldsTheRest) {
   EXPECT_EQ(later.on_start(first, wall, t0), first);
 }
 
+// `token issue` waits this long before signing: the same window as a start inside the hold
+TEST_F(SigningHold, SecondsUntilANewKeySigns) {
+  constexpr std::int64_t wall = 1'800'000'000;
+  auto rotated = [&](std::int64_t activated) {
+    auto r = std::make_shared<keys::key_ring>(*ring("new", {"old", "new"}));
+    r->records = {{"old", "ES256", keys::key_state::previous, wall - 500, wall - 500, activated, 0},
+                  {"new", "ES256", keys::key_state::current, activated, activated, 0, 0}};
+    return r;
+  };
+  const struct {
+    std::int64_t activated;
+    std::int64_t wait;
+  } rows[] = {
+      {wall, 2},        // this second: the whole hold
+      {wall - 1, 1},    // a second ago
+      {wall - 2, 0},    // the hold is over
+      {wall - 900, 0},  // long ago
+      {wall + 100, 2},  // a clock ahead of this one: never more than the hold
+  };
+  for (const auto& row : rows)
+    EXPECT_EQ(seconds_until_signing(*rotated(row.activated), wall, milliseconds(2000)), row.wait)
+        << "activated " << row.activated - wall << " s from now";
+  EXPECT_EQ(seconds_until_signing(*rotated(wall), wall, milliseconds(1500)), 2);  // whole seconds
+  auto first = std::make_shared<keys::key_ring>(*ring("first", {"first"}));  // no key before it
+  first->records = {{"first", "ES256", keys::key_state::current, wall, wall, 0, 0}};
+  EXPECT_EQ(seconds_until_signing(*first, wall, milliseconds(2000)), 0);
+}
+
 TEST_F(SigningHold, AnOldKeyNoLongerPublishedNeverSigns) {
   // forced rotation and the old key retired with it (compromised): the new key signs at once
   const auto before = ring("old", {"old"});
