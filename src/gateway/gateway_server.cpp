@@ -795,6 +795,24 @@ auth_result authorize_request(const authenticator& a, const head_parser<true>& r
   return r;
 }
 
+// The decision, and when the token's kid is one the cached set lacks while the issuer's JWKS is
+// being refetched (a rotation): a wait for that one shared fetch (bounded by its timeout), then
+// the decision again. The proxy and forward-auth both decide this way.
+awaitable<auth_result> authorize_waiting(const authenticator& a, const head_parser<true>& req,
+                                         std::string_view query, const route_config& route) {
+  // the set the decision saw: a refetch that completes before the wait begins is still noticed
+  const auto before = a.jwks()->keys();
+  auto ar = authorize_request(a, req, query, route);
+  if (!ar.refetching) co_return ar;
+  asio::steady_timer wait(co_await asio::this_coro::executor);
+  for (int i = 0; i < 40 && a.jwks()->keys() == before; ++i) {
+    wait.expires_after(std::chrono::milliseconds(50));
+    co_await wait.async_wait(use_tuple);
+  }
+  if (a.jwks()->keys() != before) ar = authorize_request(a, req, query, route);
+  co_return ar;
+}
+
 }  // namespace
 
 void gateway_server::impl::accept(std::size_t i) {
@@ -1222,7 +1240,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       route_index = fm->index;
       const auto& route = st->cfg.routes[fm->index];
       if (const auto& a = st->route_auth[fm->index]) {
-        auto ar = authorize_request(*a, req, fquery, route);
+        auto ar = co_await authorize_waiting(*a, req, fquery, route);
         code = ar.status;
         reason = ar.reason;
         if (ar.token) headers = header_pairs(*ar.token);
@@ -1247,20 +1265,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   const auto& route = st->cfg.routes[match->index];
   std::shared_ptr<const verified_entry> token;
   if (const auto& a = st->route_auth[match->index]) {
-    // the set the decision saw: a refetch that completes before the wait below begins is
-    // still noticed
-    const auto before = a->jwks()->keys();
-    auto ar = authorize_request(*a, req, query, route);
-    if (ar.refetching) {
-      // A kid the cached set lacks, and the issuer's JWKS is being refetched (a rotation):
-      // wait for that one shared fetch (bounded by its timeout), then decide again.
-      asio::steady_timer wait(co_await asio::this_coro::executor);
-      for (int i = 0; i < 40 && a->jwks()->keys() == before; ++i) {
-        wait.expires_after(std::chrono::milliseconds(50));
-        co_await wait.async_wait(use_tuple);
-      }
-      if (a->jwks()->keys() != before) ar = authorize_request(*a, req, query, route);
-    }
+    auto ar = co_await authorize_waiting(*a, req, query, route);
     if (ar.status != 200) {
       reason = ar.reason;
       log(ar.status, path);

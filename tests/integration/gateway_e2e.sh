@@ -236,7 +236,11 @@ http {
     location / {
       auth_request /_gatepass_auth;
       auth_request_set \$gp_sub \$upstream_http_x_gatepass_sub;
+      auth_request_set \$gp_scopes \$upstream_http_x_gatepass_scopes;
+      auth_request_set \$gp_claims \$upstream_http_x_gatepass_claims;
       proxy_set_header X-Gatepass-Sub \$gp_sub;
+      proxy_set_header X-Gatepass-Scopes \$gp_scopes;
+      proxy_set_header X-Gatepass-Claims \$gp_claims;
       proxy_pass http://127.0.0.1:$UP;
     }
     location = /_gatepass_auth {
@@ -256,7 +260,9 @@ NGINX
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$NGX/" && break; sleep 0.1; done
   N="http://127.0.0.1:$NGX"
   check "nginx auth_request: allowed" 200 "$(code -H "Authorization: Bearer $USER_T" "$N/myfunction/protected/user/a")"
-  contains "nginx auth_request: claims forwarded" '"sub": "alice"' "$(curl -s -H "Authorization: Bearer $USER_T" "$N/myfunction/protected/user/a")"
+  body=$(curl -s -H "Authorization: Bearer $USER_T" -H "X-Gatepass-Sub: mallory" -H "X-Gatepass-Scopes: ADMIN" "$N/myfunction/protected/user/a")
+  contains "nginx auth_request: claims forwarded" '"sub": "alice"' "$body"
+  contains "nginx auth_request: the answer's scopes replace a client's own X-Gatepass-Scopes" '"scopes": "USER"' "$body"
   check "nginx auth_request: no token" 401 "$(code "$N/myfunction/protected/user/a")"
   check "nginx auth_request: missing scope" 403 "$(code -H "Authorization: Bearer $USER_T" "$N/myfunction/protected/admin/a")"
   check "nginx auth_request: a client's own X-Forwarded-Uri naming an allowed path changes nothing" 403 \
@@ -278,6 +284,15 @@ check "forward-auth: methods that disagree, a URI field twice with two values, E
   "$(fa -H 'X-Forwarded-Method: POST' -H 'X-Original-Method: GET' -H 'X-Original-URI: /myfunction/protected/user/a' "$FA") $(fa -H 'X-Original-URI: /myfunction/protected/user/a' -H 'X-Original-URI: /myfunction/protected/admin/a' "$FA") $(fa -H 'X-Original-URI: /myfunction/protected/user/a' "$FA/myfunction/protected/admin/a")"
 check "forward-auth: the same value from both families is one answer" 200 \
   "$(fa -H 'X-Forwarded-Uri: /myfunction/protected/user/a' -H 'X-Original-URI: /myfunction/protected/user/a' "$FA")"
+# after a forced rotation, the first forward-auth request with the new kid waits for the one
+# shared JWKS refetch, as a proxied request does (the cooldown of the rotation above is over)
+sleep 1.2
+"$BIN" --config "$W/gatepass.yaml" keys rotate --now >/dev/null 2>&1
+FA_T=$("$BIN" --config "$W/gatepass.yaml" token issue --sub alice --scope USER 2>/dev/null)
+FA_KID=$(python3 -c 'import base64,json,sys; h=sys.argv[1].split(".")[0]; print(json.loads(base64.urlsafe_b64decode(h+"="*(-len(h)%4)))["kid"])' "$FA_T")
+for _ in $(seq 100); do curl -s "http://127.0.0.1:$ISS/.well-known/jwks.json" | grep -q "$FA_KID" && break; sleep 0.1; done
+check "forward-auth: a token from a key rotated moments ago, first request: 200" 200 \
+  "$(code -H "Authorization: Bearer $FA_T" -H 'X-Forwarded-Method: GET' -H 'X-Forwarded-Uri: /myfunction/protected/user/a' "$FA")"
 
 # ==== keep-alive on the plain listener ======================================================
 # Between requests a connection waits holding no request state; these prove it still serves
