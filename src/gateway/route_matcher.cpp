@@ -46,6 +46,12 @@ constexpr bool is_unreserved(unsigned char c) noexcept {
          c == '.' || c == '_' || c == '~';
 }
 
+// pchar besides unreserved and escapes: sub-delims, ':' and '@' (RFC 3986 §3.3)
+constexpr bool is_path_char(unsigned char c) noexcept {
+  return c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' ||
+         c == '+' || c == ',' || c == ';' || c == '=' || c == ':' || c == '@';
+}
+
 constexpr char upper_hex(unsigned v) noexcept {
   return "0123456789ABCDEF"[v & 0xF];
 }
@@ -75,10 +81,18 @@ std::error_code append_segment(std::string_view raw, std::string& out) {
       return errc::path_encoded_slash;
     } else if (c == 0) {
       return errc::path_nul;
-    } else if (c < 0x20 || c == 0x7F) {
+    } else if (c < 0x20 || c == 0x7F || c == '#') {
+      // '#' starts a fragment, never part of a request target (RFC 9112 §3.2.1): an upstream
+      // would cut the path there and serve another route's path ("/admin#" → "/admin")
       return errc::path_invalid;
-    } else {
+    } else if (is_unreserved(c) || is_path_char(c)) {
       out.push_back(static_cast<char>(c));
+    } else {
+      // not allowed raw in a path (RFC 3986 §3.3: '"', '<', '>', '[', ']', '^', '`', '{', '|',
+      // '}', bytes over 0x7F): sent on escaped, so the upstream reads the path that was matched
+      out.push_back('%');
+      out.push_back(upper_hex(c >> 4));
+      out.push_back(upper_hex(c));
     }
   }
   return {};
@@ -138,6 +152,12 @@ result<std::string> normalize_path(std::string_view path) {
     out.push_back('/');
     if (auto ec = append_segment(path.substr(start, end - start), out)) return ec;
     const std::string_view seg = std::string_view(out).substr(mark + 1);
+    if (const auto semi = seg.find(';'); semi != std::string_view::npos) {
+      // "..;x" is ".." to Tomcat and Spring, which drop path parameters before resolving dot
+      // segments ("/user/..;/admin" serves "/admin"): a dot segment with parameters is refused
+      const auto bare = seg.substr(0, semi);
+      if (bare == "." || bare == "..") return std::error_code(errc::path_invalid);
+    }
     if (seg.empty() || seg == ".") {  // "//" merged, "/./" dropped
       out.resize(mark);
       trailing_slash = last;

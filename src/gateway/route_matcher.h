@@ -26,8 +26,9 @@ struct route_match {
 /// RFC 3986 §6.2.2 normalization of an origin-form path (no query): percent-decodes
 /// unreserved characters, uppercases remaining escapes, removes dot-segments (also "%2e"
 /// spelled ones), merges duplicate slashes. Errors: gateway::errc::path_encoded_slash for
-/// %2F/%5C (and a raw backslash), path_nul for %00, path_invalid for a bad escape or a
-/// path not starting with '/'.
+/// %2F/%5C (and a raw backslash), path_nul for %00, path_invalid for a bad escape, a raw '#'
+/// or control character, or a path not starting with '/'. Other characters RFC 3986 does not
+/// allow raw in a path ('"', '{', '|', bytes over 0x7F, ...) come out percent-encoded.
 result<std::string> normalize_path(std::string_view path);
 
 class route_matcher {

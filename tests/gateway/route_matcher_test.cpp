@@ -258,6 +258,18 @@ TEST(NormalizePath, Table) {
       {"/a/%5C..", nullptr, errc::path_encoded_slash},
       {"/a\\..\\b", nullptr, errc::path_encoded_slash},
       {"/a/%00", nullptr, errc::path_nul},
+      {"/admin#", nullptr, errc::path_invalid},  // an upstream would serve "/admin"
+      {"/admin#/x", nullptr, errc::path_invalid},
+      {"/a#b", nullptr, errc::path_invalid},
+      {"/a%23", "/a%23"},            // an escaped '#' is a character
+      {"/a{b}|c", "/a%7Bb%7D%7Cc"},  // not allowed raw: escaped
+      {"/\"<>[]^`", "/%22%3C%3E%5B%5D%5E%60"},
+      {"/caf\xc3\xa9", "/caf%C3%A9"},
+      {"/a;b/c;d=1", "/a;b/c;d=1"},                        // path parameters pass
+      {"/user/..;/admin/x", nullptr, errc::path_invalid},  // Tomcat, Spring: "/admin/x"
+      {"/user/..;x/admin", nullptr, errc::path_invalid},
+      {"/user/.;/x", nullptr, errc::path_invalid},
+      {"/user/%2e%2e;/admin", nullptr, errc::path_invalid},
       {"/a/%zz", nullptr, errc::path_invalid},
       {"/a/%4", nullptr, errc::path_invalid},
       {"/a/%", nullptr, errc::path_invalid},
