@@ -67,7 +67,9 @@ void append_response_head(std::string& out, const head_parser<false>& rp, bool d
   out.append("\r\n", 2);
   const auto conn_tokens = connection_tokens(rp);
   for (const auto& f : rp.fields()) {
-    if (is_hop_by_hop(f.name_string()) || (drop_te && f.name() == http::field::transfer_encoding) ||
+    // framing: the gateway's own, written below (a Connection field naming Transfer-Encoding
+    // must not take it away from a body that goes on chunked)
+    if (is_hop_by_hop(f.name_string()) || f.name() == http::field::transfer_encoding ||
         f.name() == http::field::content_length)
       continue;
     if (std::any_of(conn_tokens.begin(), conn_tokens.end(),
@@ -75,6 +77,7 @@ void append_response_head(std::string& out, const head_parser<false>& rp, bool d
       continue;
     append_field(out, f.name_string(), f.value());
   }
+  if (!drop_te && rp.chunked()) out.append("Transfer-Encoding: chunked\r\n");
   if (!drop_cl) append_content_length(out, rp);
 }
 
@@ -87,9 +90,11 @@ void append_upstream_request_head(std::string& out, const head_parser<true>& req
       case http::field::expect:
         return true;
       case http::field::content_length:
-        return true;  // framing: sent below as one value
       case http::field::transfer_encoding:
-        return false;  // framing
+        // framing, sent below in one canonical spelling: the body goes on re-chunked, and an
+        // upstream that reads "chunked;q=1" or "Chunked ," otherwise than Beast did could take
+        // the chunks for a second request
+        return true;
       case http::field::authorization:
         if (!u.forward_authorization) return true;
         break;
@@ -127,6 +132,7 @@ void append_upstream_request_head(std::string& out, const head_parser<true>& req
     }
     append_field(out, f.name_string(), f.value());
   }
+  if (req.chunked()) out.append("Transfer-Encoding: chunked\r\n");
   append_content_length(out, req);
   out.append("X-Forwarded-For: ");
   if (!xff.empty()) {
