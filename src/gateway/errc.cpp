@@ -42,6 +42,10 @@ class category final : public std::error_category {
         return "a claim forwarded as a header holds a control character or edge whitespace";
       case errc::forward_auth_ambiguous:
         return "the fields naming the original request disagree or repeat";
+      case errc::forward_auth_incomplete:
+        return "the fields naming the original request's method or URI are missing";
+      case errc::method_refused:
+        return "CONNECT and TRACE are not proxied";
     }
     return "unknown gateway error";
   }

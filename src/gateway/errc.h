@@ -23,6 +23,8 @@ enum class errc {
   discovery_invalid,          // discovery document without a usable jwks_uri
   claim_not_header_safe,      // a claim forwarded as a header cannot be one unchanged → 401
   forward_auth_ambiguous,     // forward-auth fields naming the original request disagree → 400
+  forward_auth_incomplete,    // forward-auth request names no original method or URI → 400
+  method_refused,             // CONNECT (no tunnels) → 400, TRACE (echoes credentials) → 405
 };
 
 const std::error_category& gateway_category() noexcept;

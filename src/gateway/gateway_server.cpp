@@ -1169,6 +1169,12 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   const std::string_view raw_path = std::string_view(target).substr(0, qpos);
   const std::string_view query =
       qpos == std::string::npos ? std::string_view() : std::string_view(target).substr(qpos + 1);
+  // CONNECT asks for a tunnel (its target is an authority, RFC 9112 §3.2.3; a 2xx would open
+  // one); TRACE echoes the request, credentials included, to whoever can read the answer
+  if (req.method() == http::verb::connect || req.method() == http::verb::trace) {
+    reason = errc::method_refused;
+    co_return co_await refuse(req.method() == http::verb::connect ? 400 : 405, "");
+  }
   auto norm = normalize_path(raw_path);
   if (!norm) {
     reason = norm.error();
@@ -1220,7 +1226,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
         fa_prefixed ? std::optional<std::string_view>(method_name) : std::nullopt;
     const auto given_uri = agreed({"X-Original-URI", "X-Forwarded-Uri"}, own_target);
     const auto given_method = agreed({"X-Original-Method", "X-Forwarded-Method"}, own_method);
-    const std::string method(given_method.value_or("GET"));
+    // no default method: an unnamed one read as GET let a POST-only rule through unchecked
+    const std::string method(given_method.value_or(""));
     const std::string uri(given_uri.value_or(""));
     const auto fq = uri.find('?');
     auto fnorm = normalize_path(std::string_view(uri).substr(0, fq));
@@ -1228,11 +1235,12 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
         fq == std::string::npos ? std::string_view() : std::string_view(uri).substr(fq + 1);
     unsigned code = 200;
     std::vector<std::pair<std::string, std::string>> headers;
-    if (conflict || uri.empty() || !fnorm) {
+    if (conflict || !given_uri || !given_method || uri.empty() || !fnorm) {
       code = 400;
-      reason = fnorm && !conflict ? std::error_code(errc::path_invalid)
-               : conflict         ? std::error_code(errc::forward_auth_ambiguous)
-                                  : fnorm.error();
+      reason = conflict                      ? std::error_code(errc::forward_auth_ambiguous)
+               : !given_uri || !given_method ? std::error_code(errc::forward_auth_incomplete)
+               : fnorm                       ? std::error_code(errc::path_invalid)
+                                             : fnorm.error();
     } else if (auto fm = st->matcher.match(method, *fnorm); !fm) {
       code = 404;
       reason = errc::route_not_found;

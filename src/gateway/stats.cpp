@@ -70,7 +70,9 @@ std::string stats::render(const std::vector<std::string>& route_labels,
                                         "discovery_issuer_mismatch",
                                         "discovery_invalid",
                                         "claim_not_header_safe",
-                                        "forward_auth_ambiguous"};
+                                        "forward_auth_ambiguous",
+                                        "forward_auth_incomplete",
+                                        "method_refused"};
   for (std::size_t i = 1; i < std::size(gateway_names); ++i)
     if (auto n = denied_gateway_[i].load(); n != 0)
       o << metric_denied << "{reason=\"" << gateway_names[i] << "\"} " << n << "\n";

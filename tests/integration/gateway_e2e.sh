@@ -285,7 +285,11 @@ check "forward-auth: a client's X-Original-URI beside the proxy's X-Forwarded-Ur
 check "forward-auth: methods that disagree, a URI field twice with two values, Envoy's path with another URI: 400 each" "400 400 400" \
   "$(fa -H 'X-Forwarded-Method: POST' -H 'X-Original-Method: GET' -H 'X-Original-URI: /myfunction/protected/user/a' "$FA") $(fa -H 'X-Original-URI: /myfunction/protected/user/a' -H 'X-Original-URI: /myfunction/protected/admin/a' "$FA") $(fa -H 'X-Original-URI: /myfunction/protected/user/a' "$FA/myfunction/protected/admin/a")"
 check "forward-auth: the same value from both families is one answer" 200 \
-  "$(fa -H 'X-Forwarded-Uri: /myfunction/protected/user/a' -H 'X-Original-URI: /myfunction/protected/user/a' "$FA")"
+  "$(fa -H 'X-Original-Method: GET' -H 'X-Forwarded-Uri: /myfunction/protected/user/a' -H 'X-Original-URI: /myfunction/protected/user/a' "$FA")"
+check "CONNECT with a path (a tunnel on 2xx): 400; TRACE (echoes the token): 405" "400 405" \
+  "$(code -X CONNECT -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/c") $(code -X TRACE -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/c")"
+check "forward-auth: a URI without a method, a method without a URI: 400 each (never read as GET)" "400 400" \
+  "$(fa -H 'X-Original-URI: /myfunction/protected/user/a' "$FA") $(fa -H 'X-Original-Method: GET' "$FA")"
 # after a forced rotation, the first forward-auth request with the new kid waits for the one
 # shared JWKS refetch, as a proxied request does (the cooldown of the rotation above is over)
 sleep 1.2
