@@ -7,6 +7,7 @@
 
 #include "common/base64url.h"
 #include "gateway/errc.h"
+#include "gateway/field_names.h"
 #include "gateway/jwks_cache.h"
 #include "jose/errc.h"
 
@@ -136,6 +137,7 @@ authenticator::authenticator(authorizer_config cfg, std::shared_ptr<jwks_cache> 
   } else {
     source_name_ = cfg_.identity_source.substr(16);
     source_field_ = boost::beast::http::string_to_field(source_name_);
+    source_canonical_ = field_canonical(source_name_);
   }
 }
 

@@ -63,6 +63,8 @@ class authenticator {
   const std::string& source_name() const noexcept { return source_name_; }
   /// The identity header as Beast's enum (unknown: compare source_name()).
   boost::beast::http::field source_field() const noexcept { return source_field_; }
+  /// The identity header's name as field_name_is compares (lower case, '-'): a header source.
+  const std::string& source_canonical() const noexcept { return source_canonical_; }
 
  private:
   authorizer_config cfg_;
@@ -71,6 +73,7 @@ class authenticator {
   mutable token_cache cache_;
   bool from_header_ = true;
   std::string source_name_;
+  std::string source_canonical_;
   boost::beast::http::field source_field_ = boost::beast::http::field::unknown;
   mutable std::atomic<std::uint64_t> hits_{0}, misses_{0};
 };

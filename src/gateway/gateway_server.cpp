@@ -34,6 +34,7 @@
 #include "common/duration.h"
 #include "common/form_decode.h"
 #include "gateway/errc.h"
+#include "gateway/field_names.h"
 #include "gateway/head_parser.h"
 #include "gateway/header_transform.h"
 #include "gateway/jwks_cache.h"
@@ -768,11 +769,22 @@ auth_result authorize_request(const authenticator& a, const head_parser<true>& r
   std::vector<std::string> qvals;
   if (a.from_header()) {
     const auto known = a.source_field();
-    for (const auto& f : req.fields())
+    const bool from_authorization = known == http::field::authorization;
+    for (const auto& f : req.fields()) {
       if (known != http::field::unknown ? f.name() == known
-                                        : beast::iequals(f.name_string(), a.source_name()))
+                                        : beast::iequals(f.name_string(), a.source_name())) {
         src.header_values.push_back(f.value());
-    src.other_location = !query_values(query, "access_token").empty();
+      } else if (!from_authorization) {
+        // Another copy the upstream may take for the token: the source spelled with '_'
+        // (X_Api_Token reaches CGI and WSGI servers as X-Api-Token does), or a bearer token
+        // in Authorization beside a token in another header
+        if (field_name_is(f.name_string(), a.source_canonical()) ||
+            (f.name() == http::field::authorization && f.value().size() >= 7 &&
+             beast::iequals(f.value().substr(0, 7), "bearer ")))
+          src.other_location = true;
+      }
+    }
+    if (!query_values(query, "access_token").empty()) src.other_location = true;
   } else {
     qvals = query_values(query, a.source_name());
     for (const auto& v : qvals) src.query_values.emplace_back(v);

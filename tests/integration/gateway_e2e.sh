@@ -110,6 +110,8 @@ check "identity source in the query, forward_authorization false: authorized, th
 k_body=$(curl -s -H "X-Api-Token: $USER_T" "$G/k/a")
 check "identity source X-Api-Token, forward_authorization \"no\": authorized, the token's field stays at the gateway" \
   '"sub": "alice"|no token upstream' "$(grep -o '"sub": "[^"]*"' <<<"$k_body")|$(grep -qi '"x-api-token"' <<<"$k_body" && echo token upstream || echo no token upstream)"
+check "identity source X-Api-Token and a second token beside it (X_Api_Token, a Bearer Authorization, access_token): 401 each; a Basic Authorization passes" \
+  "401 401 401 200" "$(code -H "X-Api-Token: $USER_T" -H "X_Api_Token: x.y.z" "$G/k/a") $(code -H "X-Api-Token: $USER_T" -H "Authorization: Bearer x.y.z" "$G/k/a") $(code -H "X-Api-Token: $USER_T" "$G/k/a?access_token=x.y.z") $(code -H "X-Api-Token: $USER_T" -H "Authorization: Basic dTpw" "$G/k/a")"
 check "a configured claim header sent to a public route never reaches the upstream" "x-forwarded-for" \
   "$(curl -s -H 'X-Client-Id: spoof' -H 'X-Gatepass-Sub: mallory' "$G/public/a" | names)"
 
