@@ -47,6 +47,14 @@ class head_parser final : public boost::beast::http::basic_parser<isRequest> {
     if (!this->is_header_done()) {
       const std::string_view in(data, size);
       const auto end = in.find("\r\n\r\n", searched_);
+      // A bare LF: Beast refuses it once the whole head is there, but a head whose lines end
+      // in LF alone never ends in CRLF CRLF: refused now, not after a read timeout
+      const auto stop = end == std::string_view::npos ? size : end;
+      for (auto lf = in.find('\n', searched_); lf < stop; lf = in.find('\n', lf + 1))
+        if (lf == 0 || in[lf - 1] != '\r') {
+          ec = boost::beast::http::error::bad_line_ending;
+          return 0;
+        }
       if (end == std::string_view::npos) {
         searched_ = size > 3 ? size - 3 : 0;
         ec = size >= limit_ ? boost::beast::http::error::header_limit

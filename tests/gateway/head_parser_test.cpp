@@ -98,6 +98,11 @@ TEST(HeadParser, RejectTable) {
       {"space before colon", "GET / HTTP/1.1\r\nX-A : a\r\n\r\n", http::error::bad_field},
       {"bad version", "GET / HTTP/2.5\r\n\r\n", http::error::bad_version},
       {"bad method", "G(T / HTTP/1.1\r\n\r\n", http::error::bad_method},
+      // refused as soon as seen, though the head never ends in CRLF CRLF
+      {"bare LF lines", "GET / HTTP/1.1\nHost: h\n\n", http::error::bad_line_ending},
+      {"one bare LF", "GET / HTTP/1.1\r\nHost: h\nX-A: a\r\n\r\n", http::error::bad_line_ending},
+      {"bare LF, head unfinished", "GET / HTTP/1.1\r\nHost: h\n", http::error::bad_line_ending},
+      {"bare LF first", "\nGET / HTTP/1.1\r\n\r\n", http::error::bad_line_ending},
   };
   for (const auto& c : table) {
     SCOPED_TRACE(c.name);
@@ -106,6 +111,8 @@ TEST(HeadParser, RejectTable) {
   }
   head_parser<false> r;
   EXPECT_EQ(parse(r, "HTTP/1.1 200 OK\r\nX-A: one\r\n two\r\n\r\n"), http::error::bad_value);
+  head_parser<false> lf;
+  EXPECT_EQ(parse(lf, "HTTP/1.1 200 OK\nContent-Length: 0\n\n"), http::error::bad_line_ending);
   // a head that never ends is cut at the limit
   head_parser<true> big;
   big.header_limit(64);

@@ -201,6 +201,11 @@ out=$(statuses "$GW" 'GET /myfunction/protected/user/early-hints HTTP/1.1\r\nHos
 check "upstream 103 Early Hints: passed on, then the final answer" '103 200 {"final": true}' "$out"
 out=$(statuses "$GW" 'GET /myfunction/protected/user/early-hints HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer '"$USER_T"'\r\n\r\n')
 check "upstream 103 Early Hints: not sent to an HTTP/1.0 client" '200 {"final": true}' "$out"
+t0=$(date +%s%N)
+out=$(statuses "$GW" 'GET /public/a HTTP/1.1\nHost: x\n\n')
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "a request whose lines end in a bare LF: 400 at once (not at the read timeout)" "400 fast" \
+  "${out%% *} $([[ $ms -lt 2000 ]] && echo fast || echo "slow (${ms} ms)")"
 check "upstream 101 Switching Protocols unasked: 502" 502 "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/switch")"
 
 # rotation: a token with the new kid is accepted without a restart (one unknown-kid refetch)
