@@ -208,7 +208,7 @@ int run_serve(const std::string& config_flag, unsigned threads) {
       try {
         auto fresh = config::load(ctx.cfg.path);
         if (gw && fresh.gateway) {
-          auto state = gateway::build_state(*fresh.gateway, main_loop, caches);
+          auto state = gateway::build_state(*fresh.gateway, main_loop, caches, gw_state.get());
           gw->reload_tls(fresh.gateway->tls);
           gw_state = std::move(state);
           gw->set_state(gw_state);

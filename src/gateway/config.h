@@ -33,6 +33,7 @@ struct authorizer_config {
   std::string ca_file;                // private CA for the issuer's https
   bool forward_authorization = true;  // pass Authorization upstream (as AWS does)
   std::vector<std::pair<std::string, std::string>> claims_to_headers;  // header → claim path
+  bool operator==(const authorizer_config&) const = default;
 };
 
 struct route_config {

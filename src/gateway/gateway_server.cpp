@@ -130,7 +130,8 @@ std::shared_ptr<ssl::context> listener_tls_context(const tls_config& tls) {
 }  // namespace
 
 std::shared_ptr<const gateway_state> build_state(const gateway_config& cfg, asio::io_context& ioc,
-                                                 jwks_caches& caches) {
+                                                 jwks_caches& caches,
+                                                 const gateway_state* running) {
   auto s = std::make_shared<gateway_state>();
   s->cfg = cfg;
   std::vector<route_spec> specs;
@@ -157,9 +158,18 @@ std::shared_ptr<const gateway_state> build_state(const gateway_config& cfg, asio
       cache = jwks_cache::create(ioc, o);
       cache->start();
     }
-    auto a =
-        std::make_shared<authenticator>(ac, cache, cfg.limits.token_cache_entries,
-                                        cfg.limits.max_token_bytes, cfg.limits.token_cache_bytes);
+    // An authorizer a reload leaves as it was (same settings, keys and limits) is kept with its
+    // verified tokens and its counters: a reload under load is not a burst of RSA verifies
+    std::shared_ptr<authenticator> a;
+    if (running != nullptr &&
+        running->cfg.limits.token_cache_entries == cfg.limits.token_cache_entries &&
+        running->cfg.limits.token_cache_bytes == cfg.limits.token_cache_bytes &&
+        running->cfg.limits.max_token_bytes == cfg.limits.max_token_bytes)
+      for (const auto& old : running->authenticators)
+        if (old->config() == ac && old->jwks() == cache) a = old;
+    if (!a)
+      a = std::make_shared<authenticator>(ac, cache, cfg.limits.token_cache_entries,
+                                          cfg.limits.max_token_bytes, cfg.limits.token_cache_bytes);
     by_name[name] = a;
     s->authenticators.push_back(a);
     for (const auto& [header, claim] : ac.claims_to_headers)
@@ -177,7 +187,8 @@ std::shared_ptr<const gateway_state> build_state(const gateway_config& cfg, asio
     }
     s->route_labels.push_back(r.path == "$default" ? "$default" : r.method + " " + r.path);
   }
-  s->counters = std::make_shared<stats>(cfg.routes.size());
+  s->counters =
+      std::make_shared<stats>(s->route_labels, running ? running->counters.get() : nullptr);
   return s;
 }
 
@@ -196,7 +207,7 @@ std::optional<net::http_response> admin_response(const gateway_state& s, std::st
   if (path == "/metrics") {
     net::http_response r;
     r.set("Content-Type", "text/plain; version=0.0.4");
-    r.body = s.counters->render(s.route_labels, s.authenticators);
+    r.body = s.counters->render(s.authenticators);
     return r;
   }
   return std::nullopt;
@@ -360,6 +371,7 @@ struct client_conn {
   std::string remote;         // peer address, for X-Forwarded-For and the access log
   std::shared_ptr<gateway_server::impl> server;  // outlives every connection
   std::size_t loop;                              // the event loop it lives on
+  std::shared_ptr<stats> counters;               // its open-connections gauge
   // Timeouts without a timer per operation: before each read or write the deadline is set,
   // after it cleared; the loop's sweep cancels what is past its deadline and marks it timed out.
   // Idle, `deadline` bounds the wait for the next request.
@@ -465,13 +477,16 @@ client_conn::client_conn(tcp_socket&& s, std::shared_ptr<ssl::context> tls_ctx,
                          std::shared_ptr<gateway_server::impl> srv, std::size_t loop_index)
     : stream(tcp_stream(std::move(s)), std::move(tls_ctx)),
       server(std::move(srv)),
-      loop(loop_index) {
+      loop(loop_index),
+      counters(server->current(loop_index)->counters) {
   ++server->connections;
+  counters->connection_opened();  // counted in every later set too (stats carries it)
 }
 
 client_conn::~client_conn() {
   if (list != nullptr) list->erase(*this);
   --server->connections;
+  counters->connection_closed();
 }
 
 }  // namespace
@@ -837,7 +852,7 @@ void gateway_server::impl::accept(std::size_t i) {
       if (static_cast<std::size_t>(self->connections.load()) >= st->cfg.limits.max_connections) {
         beast::error_code ignore;
         socket.close(ignore);  // as nginx at worker_connections: no answer, counted
-        st->counters->connections_refused.fetch_add(1, std::memory_order_relaxed);
+        st->counters->connection_refused();
       } else {
         socket.set_option(tcp::no_delay(true), ec);
         std::shared_ptr<ssl::context> tls;

@@ -56,9 +56,12 @@ struct gateway_state {
 /// refetch.
 using jwks_caches = std::map<std::string, std::shared_ptr<jwks_cache>>;
 
-/// Builds the state; starts a jwks_cache (on `ioc`) for each issuer not in `caches`.
+/// Builds the state; starts a jwks_cache (on `ioc`) for each issuer not in `caches`. A reload
+/// passes the `running` state: its counters carry on, and each authorizer whose settings did
+/// not change is kept with its verified-token cache.
 std::shared_ptr<const gateway_state> build_state(const gateway_config& cfg,
-                                                 boost::asio::io_context& ioc, jwks_caches& caches);
+                                                 boost::asio::io_context& ioc, jwks_caches& caches,
+                                                 const gateway_state* running = nullptr);
 
 /// /healthz, /readyz, /metrics as a pure handler (nullopt for other paths).
 std::optional<net::http_response> admin_response(const gateway_state& s, std::string_view path);

@@ -9,9 +9,16 @@
 
 namespace gatepass::gateway {
 
-stats::stats(std::size_t routes) {
-  for (std::size_t i = 0; i <= routes; ++i)
-    requests_.push_back(std::make_unique<std::array<std::atomic<std::uint64_t>, status_slots>>());
+stats::stats(const std::vector<std::string>& route_labels, const stats* carried)
+    : labels_(route_labels), totals_(carried ? carried->totals_ : std::make_shared<totals>()) {
+  labels_.emplace_back("unmatched");
+  for (const auto& label : labels_) {
+    std::shared_ptr<by_status> slot;
+    if (carried)
+      for (std::size_t i = 0; i < carried->labels_.size() && !slot; ++i)
+        if (carried->labels_[i] == label) slot = carried->requests_[i];
+    requests_.push_back(slot ? std::move(slot) : std::make_shared<by_status>());
+  }
 }
 
 void stats::count_request(std::size_t route, unsigned status) noexcept {
@@ -22,26 +29,26 @@ void stats::count_request(std::size_t route, unsigned status) noexcept {
 
 void stats::count_denied(const std::error_code& reason) noexcept {
   const auto v = static_cast<std::size_t>(reason.value());
-  if (reason.category() == jose::jose_category() && v < denied_jose_.size())
-    denied_jose_[v].fetch_add(1, std::memory_order_relaxed);
-  else if (reason.category() == gateway_category() && v < denied_gateway_.size())
-    denied_gateway_[v].fetch_add(1, std::memory_order_relaxed);
+  if (reason.category() == jose::jose_category() && v < totals_->denied_jose.size())
+    totals_->denied_jose[v].fetch_add(1, std::memory_order_relaxed);
+  else if (reason.category() == gateway_category() && v < totals_->denied_gateway.size())
+    totals_->denied_gateway[v].fetch_add(1, std::memory_order_relaxed);
 }
 
 void stats::observe_upstream(double seconds) noexcept {
   std::size_t i = 0;
   while (i < buckets_.size() && seconds > buckets_[i]) ++i;
-  latency_[i].fetch_add(1, std::memory_order_relaxed);
-  latency_micros_.fetch_add(static_cast<std::uint64_t>(seconds * 1e6), std::memory_order_relaxed);
+  totals_->latency[i].fetch_add(1, std::memory_order_relaxed);
+  totals_->latency_micros.fetch_add(static_cast<std::uint64_t>(seconds * 1e6),
+                                    std::memory_order_relaxed);
 }
 
-std::string stats::render(const std::vector<std::string>& route_labels,
-                          const std::vector<std::shared_ptr<authenticator>>& auths) const {
+std::string stats::render(const std::vector<std::shared_ptr<authenticator>>& auths) const {
   std::ostringstream o;
   o << "# HELP " << metric_requests << " Requests by route and status.\n# TYPE " << metric_requests
     << " counter\n";
   for (std::size_t r = 0; r < requests_.size(); ++r) {
-    const std::string label = r < route_labels.size() ? route_labels[r] : "unmatched";
+    const std::string& label = labels_[r];
     for (std::size_t s = 0; s < status_slots; ++s) {
       const auto n = (*requests_[r])[s].load(std::memory_order_relaxed);
       if (n != 0)
@@ -50,8 +57,8 @@ std::string stats::render(const std::vector<std::string>& route_labels,
   }
   o << "# HELP " << metric_denied << " Requests denied, by reason.\n# TYPE " << metric_denied
     << " counter\n";
-  for (std::size_t i = 0; i < denied_jose_.size(); ++i)
-    if (auto n = denied_jose_[i].load(); n != 0)
+  for (std::size_t i = 0; i < totals_->denied_jose.size(); ++i)
+    if (auto n = totals_->denied_jose[i].load(); n != 0)
       o << metric_denied << "{reason=\"" << jose::errc_name(static_cast<jose::errc>(i)) << "\"} "
         << n << "\n";
   static const char* gateway_names[] = {"",
@@ -74,7 +81,7 @@ std::string stats::render(const std::vector<std::string>& route_labels,
                                         "forward_auth_incomplete",
                                         "method_refused"};
   for (std::size_t i = 1; i < std::size(gateway_names); ++i)
-    if (auto n = denied_gateway_[i].load(); n != 0)
+    if (auto n = totals_->denied_gateway[i].load(); n != 0)
       o << metric_denied << "{reason=\"" << gateway_names[i] << "\"} " << n << "\n";
   o << "# HELP " << metric_jwks_fetch << " JWKS fetches by result.\n# TYPE " << metric_jwks_fetch
     << " counter\n";
@@ -94,8 +101,8 @@ std::string stats::render(const std::vector<std::string>& route_labels,
   o << "# HELP " << metric_upstream_latency << " Time to the upstream's response header.\n# TYPE "
     << metric_upstream_latency << " histogram\n";
   std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < latency_.size(); ++i) {
-    cumulative += latency_[i].load();
+  for (std::size_t i = 0; i < totals_->latency.size(); ++i) {
+    cumulative += totals_->latency[i].load();
     o << metric_upstream_latency << "_bucket{le=\"";
     if (i < buckets_.size())
       o << buckets_[i];
@@ -103,16 +110,16 @@ std::string stats::render(const std::vector<std::string>& route_labels,
       o << "+Inf";
     o << "\"} " << cumulative << "\n";
   }
-  o << metric_upstream_latency << "_sum " << static_cast<double>(latency_micros_.load()) / 1e6
-    << "\n";
+  o << metric_upstream_latency << "_sum "
+    << static_cast<double>(totals_->latency_micros.load()) / 1e6 << "\n";
   o << metric_upstream_latency << "_count " << cumulative << "\n";
   o << "# HELP " << metric_connections << " Open client connections.\n# TYPE " << metric_connections
     << " gauge\n";
-  o << metric_connections << " " << connections.load() << "\n";
+  o << metric_connections << " " << totals_->connections.load() << "\n";
   o << "# HELP " << metric_connections_refused
     << " Connections closed at accept: limits.max_connections reached.\n# TYPE "
     << metric_connections_refused << " counter\n";
-  o << metric_connections_refused << " " << connections_refused.load() << "\n";
+  o << metric_connections_refused << " " << totals_->connections_refused.load() << "\n";
   return o.str();
 }
 

@@ -224,11 +224,42 @@ contains "metrics: denials by reason" 'gatepass_denied_total{reason="scope_insuf
 
 # SIGHUP: a new route without dropping anything
 check "before SIGHUP: no route for /added/x" 404 "$(code "$G/added/x")"
+user_200() { curl -s "$G/metrics" | grep -F 'gatepass_requests_total{route="GET /myfunction/protected/user/{proxy+}",status="200"} ' | awk '{print $NF}'; }
+hits() { curl -s "$G/metrics" | awk '$1 == "gatepass_token_cache_total{authorizer=\"jwtAuthorizer\",result=\"hit\"}" {print $2}'; }
+before_hup=$(user_200); hits_before=$(hits)
+# a keep-alive connection held open across the reload (python: one request before, one after)
+exec {held}< <(python3 - "$GW" "$USER_T" <<'PY'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.settimeout(10)
+req = ("GET /myfunction/protected/user/held HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + sys.argv[2] + "\r\n\r\n").encode()
+def one():
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+    while len(body) < n: body += s.recv(65536)
+    return head.split(b" ")[1].decode()
+s.sendall(req); first = one()
+print("open", flush=True)
+time.sleep(2.5)  # the reload happens meanwhile
+s.sendall(req); print(first, one(), flush=True)
+PY
+)
+read -r -t 10 opened <&$held
+conns=$(curl -s "$G/metrics" | awk '$1 == "gatepass_connections" {print $2}')
+check "metrics: the open-connections gauge counts a held keep-alive connection" "yes" "$([[ $opened == open && ${conns:-0} -ge 1 ]] && echo yes || echo "no (gauge ${conns:-none})")"
 write_config "    - { method: GET, path: \"/added/{proxy+}\", upstream: \"http://127.0.0.1:$UP\" }"
 kill -HUP "$GP"
 for _ in $(seq 100); do [[ $(code "$G/added/x") == 200 ]] && break; sleep 0.1; done
 check "route added by SIGHUP" 200 "$(code "$G/added/x")"
 check "old routes still served after SIGHUP" 200 "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/a")"
+read -r -t 10 held_codes <&$held; exec {held}<&-
+check "a keep-alive connection open across SIGHUP: served before and after" "200 200" "$held_codes"
+after_hup=$(user_200)
+check "metrics after SIGHUP carry on (requests by route do not fall back), verified tokens stay cached" "yes yes" \
+  "$([[ ${after_hup:-0} -gt ${before_hup:-0} ]] && echo yes || echo "no ($before_hup → $after_hup)") $([[ $(hits) -gt ${hits_before:-0} ]] && echo yes || echo "no (hits $hits_before → $(hits))")"
 
 # nginx auth_request in front of the forward-auth endpoint
 if command -v nginx >/dev/null; then
