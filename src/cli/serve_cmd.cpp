@@ -207,15 +207,33 @@ int run_serve(const std::string& config_flag, unsigned threads) {
       if (ec) return;
       try {
         auto fresh = config::load(ctx.cfg.path);
+        // What a reload cannot change goes on as it runs, said so: the listeners, the event
+        // loops, whether a gateway runs at all, and the issuer (keys and clients reload by
+        // themselves from the store)
+        auto unchanged = [](const char* field) {
+          std::cerr << "gatepass: " << field << " changed: restart to apply\n";
+        };
         if (gw && fresh.gateway) {
+          if (fresh.gateway->listen != ctx.cfg.gateway->listen) unchanged("gateway.listen");
+          if (fresh.gateway->admin_listen != ctx.cfg.gateway->admin_listen) {
+            unchanged("gateway.admin_listen");  // /metrics stays where it is served now
+            fresh.gateway->admin_listen = ctx.cfg.gateway->admin_listen;
+          }
+          if (fresh.gateway->threads != ctx.cfg.gateway->threads) unchanged("gateway.threads");
           auto state = gateway::build_state(*fresh.gateway, main_loop, caches, gw_state.get());
           gw->reload_tls(fresh.gateway->tls);
           gw_state = std::move(state);
           gw->set_state(gw_state);
-          if (fresh.gateway->listen != ctx.cfg.gateway->listen)
-            std::cerr << "gatepass: gateway.listen changed: restart to apply\n";
           ctx.cfg.gateway = fresh.gateway;
+        } else if (gw) {
+          std::cerr << "gatepass: the gateway section was removed: restart to stop the gateway; "
+                       "it runs on unchanged\n";
+        } else if (fresh.gateway) {
+          unchanged("gateway (added)");
         }
+        if (fresh.issuer.has_value() != ctx.cfg.issuer.has_value() ||
+            (fresh.issuer && ctx.cfg.issuer && !(*fresh.issuer == *ctx.cfg.issuer)))
+          unchanged("issuer");
         std::cout << "configuration reloaded" << std::endl;
       } catch (const std::exception& e) {  // config::error with file:line, or a file that fails
         std::cerr << "gatepass: reload refused, keeping the running configuration:\n"

@@ -23,6 +23,7 @@ struct issuer_section {
   std::int64_t token_ttl = 3600;
   std::string listen;  // host:port; empty = issuer endpoints not served
   std::vector<std::string> scopes_supported;
+  bool operator==(const issuer_section&) const = default;
 };
 
 struct keys_section {

@@ -257,6 +257,15 @@ check "route added by SIGHUP" 200 "$(code "$G/added/x")"
 check "old routes still served after SIGHUP" 200 "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/a")"
 read -r -t 10 held_codes <&$held; exec {held}<&-
 check "a keep-alive connection open across SIGHUP: served before and after" "200 200" "$held_codes"
+# admin_listen cannot move by a reload: said so, and /metrics stays where it is served
+ADM=$(free_port)
+sed -i "s/^  threads: 2$/  threads: 2\n  admin_listen: 127.0.0.1:$ADM/" "$W/gatepass.yaml"
+reloads=$(grep -c "configuration reloaded" "$W/serve.log")
+kill -HUP "$GP"
+for _ in $(seq 100); do [[ $(grep -c "configuration reloaded" "$W/serve.log") -gt $reloads ]] && break; sleep 0.1; done
+check "SIGHUP adding admin_listen: 'restart to apply', /metrics still on the listener" "said 200" \
+  "$(grep -q "gateway.admin_listen changed: restart to apply" "$W/serve.log" && echo said || echo silent) $(code "$G/metrics")"
+write_config "    - { method: GET, path: \"/added/{proxy+}\", upstream: \"http://127.0.0.1:$UP\" }"
 after_hup=$(user_200)
 check "metrics after SIGHUP carry on (requests by route do not fall back), verified tokens stay cached" "yes yes" \
   "$([[ ${after_hup:-0} -gt ${before_hup:-0} ]] && echo yes || echo "no ($before_hup → $after_hup)") $([[ $(hits) -gt ${hits_before:-0} ]] && echo yes || echo "no (hits $hits_before → $(hits))")"
