@@ -239,6 +239,9 @@ int run_serve(const std::string& config_flag, unsigned threads) {
         std::cerr << "gatepass: reload refused, keeping the running configuration:\n"
                   << e.what() << "\n";
       }
+      // JWKS caches of issuers no authorizer uses any more (or that only a refused config named)
+      // stop polling them
+      if (gw_state) gateway::prune_jwks_caches(caches, *gw_state);
       on_hup();
     });
   };

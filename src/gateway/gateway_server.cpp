@@ -192,6 +192,15 @@ std::shared_ptr<const gateway_state> build_state(const gateway_config& cfg, asio
   return s;
 }
 
+void prune_jwks_caches(jwks_caches& caches, const gateway_state& running) {
+  std::erase_if(caches, [&](const auto& entry) {
+    const bool used = std::any_of(running.authenticators.begin(), running.authenticators.end(),
+                                  [&](const auto& a) { return a->jwks() == entry.second; });
+    if (!used) entry.second->stop();
+    return !used;
+  });
+}
+
 std::optional<net::http_response> admin_response(const gateway_state& s, std::string_view path) {
   if (path == "/healthz") return net::json_response(200, "{\"status\":\"ok\"}");
   if (path == "/readyz") {

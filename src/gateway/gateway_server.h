@@ -63,6 +63,9 @@ std::shared_ptr<const gateway_state> build_state(const gateway_config& cfg,
                                                  boost::asio::io_context& ioc, jwks_caches& caches,
                                                  const gateway_state* running = nullptr);
 
+/// Stops and forgets the caches in `caches` that no authorizer of `running` uses.
+void prune_jwks_caches(jwks_caches& caches, const gateway_state& running);
+
 /// /healthz, /readyz, /metrics as a pure handler (nullopt for other paths).
 std::optional<net::http_response> admin_response(const gateway_state& s, std::string_view path);
 

@@ -59,7 +59,7 @@ TEST(Stats, ARebuiltSetCarriesEveryCountOn) {
   EXPECT_TRUE(has_line(before.render({}), "gatepass_connections 1"));
 }
 
-TEST(Stats, AReloadKeepsAnUnchangedAuthorizerWithItsTokenCache) {
+TEST(Stats, AReloadKeepsAnUnchangedAuthorizerAndDropsCachesNoneUses) {
   boost::asio::io_context ioc;  // never run: nothing is fetched
   jwks_caches caches;
   gateway_config cfg;
@@ -90,6 +90,20 @@ TEST(Stats, AReloadKeepsAnUnchangedAuthorizerWithItsTokenCache) {
   smaller.limits.token_cache_entries = 10;  // the cache's bound changed: a new cache
   const auto third = build_state(smaller, ioc, caches, second.get());
   EXPECT_NE(third->route_auth[0], second->route_auth[0]);
+
+  // an issuer no authorizer names any more: its cache stops and goes
+  auto moved = smaller;
+  moved.authorizers["other"].issuer_url = "http://127.0.0.1:2";
+  const auto fourth = build_state(moved, ioc, caches, third.get());
+  EXPECT_EQ(caches.size(), 2u);
+  prune_jwks_caches(caches, *fourth);
+  ASSERT_EQ(caches.size(), 2u) << "both issuers still used";
+  moved.authorizers.erase("other");
+  moved.routes.pop_back();
+  const auto fifth = build_state(moved, ioc, caches, fourth.get());
+  prune_jwks_caches(caches, *fifth);
+  ASSERT_EQ(caches.size(), 1u);
+  EXPECT_EQ(caches.begin()->second, fifth->authenticators.front()->jwks());
   for (auto& [url, cache] : caches) cache->stop();
 }
 
