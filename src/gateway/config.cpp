@@ -6,7 +6,10 @@
 
 #include "common/yaml_reader.h"
 #include "gateway/field_names.h"
+#include "gateway/route_matcher.h"
 #include "jose/algorithm.h"
+#include "net/errc.h"
+#include "net/http_client.h"
 
 namespace gatepass::gateway {
 
@@ -75,6 +78,16 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
                    c.limits.upstream_connect_timeout);
     c.limits.upstream_timeout = r.duration(l["upstream_timeout"], "gateway.limits.upstream_timeout",
                                            c.limits.upstream_timeout);
+    // 0 would cut every connection or upstream at once
+    for (const auto& [name, v] :
+         {std::pair{"read_timeout", c.limits.read_timeout},
+          std::pair{"idle_timeout", c.limits.idle_timeout},
+          std::pair{"upstream_connect_timeout", c.limits.upstream_connect_timeout},
+          std::pair{"upstream_timeout", c.limits.upstream_timeout}})
+      if (v < 1) r.problem(l[name], std::string("gateway.limits.") + name, "at least 1 s");
+    if (c.limits.max_url_bytes > c.limits.max_header_bytes)
+      r.problem(l["max_url_bytes"], "gateway.limits.max_url_bytes",
+                "larger than max_header_bytes: a long URL would be a 431, never a 414");
   }
   if (const auto t = g["tls"]; t && r.mapping(t, "gateway.tls")) {
     r.known_keys(t, "gateway.tls.", {"cert_file", "key_file"});
@@ -106,11 +119,24 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
             ac.identity_source.rfind("$request.querystring.", 0) != 0)
           r.problem(a["identity_source"], p + "identity_source",
                     "expected $request.header.NAME or $request.querystring.NAME");
+        else if (const auto src_name = ac.identity_source.substr(
+                     ac.identity_source.rfind("$request.header.", 0) == 0 ? 16 : 21);
+                 src_name.empty() || (ac.identity_source[9] == 'h' && !field_name_valid(src_name)))
+          r.problem(a["identity_source"], p + "identity_source",
+                    "NAME must be a header field name or query parameter");
+        // serverless.yml's httpApi authorizers: type jwt (this one) or request (a Lambda)
+        if (const auto t = r.str(a["type"], p + "type", "jwt"); t != "jwt")
+          r.problem(a["type"], p + "type",
+                    "only jwt authorizers exist here (" + t + " would run no check)");
         ac.issuer_url = r.str(a["issuer_url"], p + "issuer_url");
         if (ac.issuer_url.empty())
           r.problem(a, p + "issuer_url", "required");
         else if (!valid_upstream(ac.issuer_url))
           r.problem(a["issuer_url"], p + "issuer_url", "must be an http(s) URL");
+        else if (net::check_fetch_url(ac.issuer_url) == net::errc::fetch_insecure)
+          r.problem(a["issuer_url"], p + "issuer_url",
+                    "plain http is for loopback issuers only (its keys would come unprotected); "
+                    "use https");
         ac.audience = r.list(a["audience"], p + "audience");
         if (ac.audience.empty())
           r.problem(a, p + "audience", "required: at least one accepted aud");
@@ -130,6 +156,10 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
             r.duration(a["refetch_cooldown"], p + "refetch_cooldown", ac.refetch_cooldown);
         if (ac.jwks_min_ttl > ac.jwks_max_ttl)
           r.problem(a, p + "jwks_min_ttl", "must not exceed jwks_max_ttl");
+        // 0 would refetch the issuer's JWKS in a loop, or once for every unknown kid
+        if (ac.jwks_min_ttl < 1) r.problem(a["jwks_min_ttl"], p + "jwks_min_ttl", "at least 1 s");
+        if (ac.refetch_cooldown < 1)
+          r.problem(a["refetch_cooldown"], p + "refetch_cooldown", "at least 1 s");
         ac.ca_file = r.str(a["ca_file"], p + "ca_file");
         ac.forward_authorization = r.boolean(a["forward_authorization"],
                                              p + "forward_authorization", ac.forward_authorization);
@@ -162,6 +192,7 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
       r.problem(rs, "gateway.routes", "expected a list");
     } else {
       std::set<std::string> seen;
+      std::vector<YAML::Node> route_nodes;  // c.routes' nodes, for the template check's line
       for (const auto& n : rs) {
         if (!r.mapping(n, "gateway.routes[]")) continue;
         r.known_keys(n, "gateway.routes[].",
@@ -206,6 +237,16 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
                         " is answered by the gateway itself; set gateway.admin_listen to "
                         "move it to another address");
         c.routes.push_back(std::move(rc));
+        route_nodes.push_back(n);
+      }
+      // the templates as the gateway compiles them ({proxy+} last, no ambiguous pair, ...):
+      // found here with their line, not at start
+      std::vector<route_spec> specs;
+      for (const auto& rc : c.routes) specs.push_back({rc.method, rc.path});
+      try {
+        route_matcher check(std::move(specs));
+      } catch (const route_error& e) {
+        r.problem(route_nodes[e.index()]["path"], "gateway.routes[].path", e.why());
       }
     }
   }

@@ -182,7 +182,7 @@ route_matcher::route_matcher(std::vector<route_spec> routes) : routes_(std::move
     const route_spec& spec = routes_[index];
     const std::string label =
         "route #" + std::to_string(index) + " \"" + spec.method + " " + spec.path + "\"";
-    auto fail = [&](const std::string& why) { throw std::invalid_argument(label + ": " + why); };
+    auto fail = [&](const std::string& why) { throw route_error(label + ": " + why, index, why); };
 
     compiled_route r{index, {}, false, {}};
     if (spec.path == "$default") {

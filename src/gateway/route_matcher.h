@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -30,6 +31,19 @@ struct route_match {
 /// or control character, or a path not starting with '/'. Other characters RFC 3986 does not
 /// allow raw in a path ('"', '{', '|', bytes over 0x7F, ...) come out percent-encoded.
 result<std::string> normalize_path(std::string_view path);
+
+/// A route template the matcher refuses: which route (its index) and why.
+class route_error : public std::invalid_argument {
+ public:
+  route_error(const std::string& what, std::size_t index, std::string why)
+      : std::invalid_argument(what), index_(index), why_(std::move(why)) {}
+  std::size_t index() const noexcept { return index_; }
+  const std::string& why() const noexcept { return why_; }
+
+ private:
+  std::size_t index_;
+  std::string why_;
+};
 
 class route_matcher {
  public:

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -249,6 +250,84 @@ TEST(GatewayConfig, ProblemsAboutMissingKeysNeverThrow) {
   ASSERT_NO_THROW(r.problem(root["missing"], "missing", "required"));
   ASSERT_EQ(r.problems().size(), 1u);
   EXPECT_EQ(r.problems()[0], "g.yaml: missing: required");
+}
+
+}  // namespace
+}  // namespace gatepass::gateway
+
+namespace gatepass::gateway {
+namespace {
+
+// What `serve` would refuse, or run without ever working, is a problem of `config check` with
+// its file:line: route templates as the matcher compiles them, an issuer whose keys would come
+// over plain http from another host, a type of authorizer that does not exist here, zero
+// durations that loop or cut everything.
+TEST(GatewayConfig, WhatServeWouldRefuseIsAProblemWithItsLine) {
+  struct row {
+    const char* name;
+    std::string authorizer;  // lines under "    a:" (lines 4-7)
+    std::string route;       // one route, on line 9
+    std::string limits;      // under "  limits:" (line 11 onward)
+    const char* problem;     // the start of the expected problem; nullptr: none
+  };
+  const std::string good_route =
+      "    - { method: GET, path: \"/a/{proxy+}\", authorizer: a, upstream: \"http://127.0.0.1:9\" "
+      "}\n";
+  const std::string good_auth =
+      "      issuer_url: https://issuer.test\n      audience: [x]\n      type: jwt\n";
+  const std::vector<row> rows = {
+      {"all good", good_auth, good_route, "    read_timeout: 5s\n", nullptr},
+      {"{proxy+} not last", good_auth,
+       "    - { method: GET, path: \"/a/{proxy+}/b\", upstream: \"http://127.0.0.1:9\" }\n", "",
+       "g.yaml:9: gateway.routes[].path: greedy {proxy+} must be the last segment"},
+      {"invalid method", good_auth,
+       "    - { method: \"G T\", path: \"/a\", upstream: \"http://127.0.0.1:9\" }\n", "",
+       "g.yaml:9: gateway.routes[].path: invalid method"},
+      {"plain http issuer, not loopback",
+       "      issuer_url: http://auth.example.com\n      audience: [x]\n", good_route, "",
+       "g.yaml:4: gateway.authorizers.a.issuer_url: plain http is for loopback"},
+      {"plain http issuer on loopback",
+       "      issuer_url: http://127.0.0.1:9001\n      audience: [x]\n", good_route, "", nullptr},
+      {"a Lambda authorizer",
+       "      issuer_url: https://issuer.test\n      audience: [x]\n      type: request\n",
+       good_route, "", "g.yaml:6: gateway.authorizers.a.type: only jwt authorizers"},
+      {"an empty header name",
+       "      issuer_url: https://issuer.test\n      audience: [x]\n"
+       "      identity_source: $request.header.\n",
+       good_route, "", "g.yaml:6: gateway.authorizers.a.identity_source: NAME must be"},
+      {"an empty query name",
+       "      issuer_url: https://issuer.test\n      audience: [x]\n"
+       "      identity_source: $request.querystring.\n",
+       good_route, "", "g.yaml:6: gateway.authorizers.a.identity_source: NAME must be"},
+      {"refetch cooldown 0",
+       "      issuer_url: https://issuer.test\n      audience: [x]\n      refetch_cooldown: 0\n",
+       good_route, "", "g.yaml:6: gateway.authorizers.a.refetch_cooldown: at least 1 s"},
+      {"JWKS TTLs 0",
+       "      issuer_url: https://issuer.test\n      audience: [x]\n      jwks_min_ttl: 0\n",
+       good_route, "", "g.yaml:6: gateway.authorizers.a.jwks_min_ttl: at least 1 s"},
+      {"read timeout 0", good_auth, good_route, "    read_timeout: 0\n",
+       "g.yaml:11: gateway.limits.read_timeout: at least 1 s"},
+      {"upstream timeout 0", good_auth, good_route, "    upstream_timeout: 0\n",
+       "g.yaml:11: gateway.limits.upstream_timeout: at least 1 s"},
+      {"URL limit over the header limit", good_auth, good_route,
+       "    max_header_bytes: 4096\n    max_url_bytes: 8192\n",
+       "g.yaml:12: gateway.limits.max_url_bytes: larger than max_header_bytes"},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    // pad the authorizer to 4 lines so the route is on line 9 whatever it holds
+    std::string auth = r.authorizer;
+    while (std::count(auth.begin(), auth.end(), '\n') < 4) auth += "      # (a line)\n";
+    const auto p = parse("gateway:\n  authorizers:\n    a:\n" + auth + "  routes:\n" + r.route +
+                         (r.limits.empty() ? "" : "  limits:\n" + r.limits));
+    if (r.problem == nullptr) {
+      EXPECT_TRUE(p.problems.empty()) << p.problems.front();
+    } else {
+      ASSERT_EQ(p.problems.size(), 1u)
+          << (p.problems.empty() ? "none" : p.problems.front() + " / " + p.problems.back());
+      EXPECT_EQ(p.problems[0].rfind(r.problem, 0), 0u) << p.problems[0];
+    }
+  }
 }
 
 }  // namespace
