@@ -3,6 +3,8 @@
 # tokens with kids the issuer never published cause at most one JWKS fetch per refetch_cooldown;
 # every one of them is a 401, and valid tokens keep passing meanwhile. Once the cooldown has
 # passed, the next unknown kid may fetch again (exactly once more).
+# Then an issuer and a gateway in two processes: /readyz 503 until the keys load, and cached keys
+# keep working with the issuer down.
 # Usage: gateway_flood_e2e.sh GATEPASS_BIN
 set -uo pipefail
 BIN=$(readlink -f "$1")
@@ -92,4 +94,43 @@ contains "flood: the 401 carries an invalid_token challenge" "error=\"invalid_to
 sleep "$COOLDOWN"
 for i in 1 2 3 4 5; do code -H "Authorization: Bearer $(cat "$W/tok.$i")" "$G/api/x" >/dev/null; done
 check "after the cooldown: exactly one more fetch" $(( after + 1 )) "$(fetches)"
+
+# ==== issuer and gateway as two processes: the gateway is not ready until the issuer's keys
+# load, and with the issuer down the keys it cached keep working
+ISS2=$(free_port); GW2=$(free_port)
+mkdir -p "$W/apart"
+"$BIN" init --dir "$W/apart" --issuer "http://127.0.0.1:$ISS2" --audience my-audience >/dev/null 2>&1
+cat > "$W/apart/issuer.yaml" <<YAML
+issuer: { url: "http://127.0.0.1:$ISS2", audience: [my-audience], listen: "127.0.0.1:$ISS2" }
+keys: { store: "file:keys", algorithm: RS256, passphrase_env: GATEPASS_PASSPHRASE }
+YAML
+cat > "$W/apart/gateway.yaml" <<YAML
+gateway:
+  listen: 127.0.0.1:$GW2
+  threads: 1
+  access_log: false
+  authorizers:
+    jwtAuthorizer: { issuer_url: "http://127.0.0.1:$ISS2", audience: [my-audience], jwks_min_ttl: 1s, jwks_max_ttl: 1s }
+  routes:
+    - { method: GET, path: "/api/{proxy+}", authorizer: jwtAuthorizer, upstream: "http://127.0.0.1:$UP" }
+YAML
+"$BIN" --config "$W/apart/gateway.yaml" serve > "$W/apart/gw.log" 2>&1 & PIDS+=($!)
+G2="http://127.0.0.1:$GW2"
+wait_http "$G2/healthz"
+T2=$("$BIN" --config "$W/apart/issuer.yaml" token issue --sub bob 2>/dev/null)
+check "issuer not up yet: /readyz 503 naming the authorizer, its tokens 401" \
+  '503 {"status":"not ready","jwks_not_loaded":["jwtAuthorizer"]} 401' \
+  "$(code "$G2/readyz") $(curl -s "$G2/readyz") $(code -H "Authorization: Bearer $T2" "$G2/api/x")"
+"$BIN" --config "$W/apart/issuer.yaml" serve > "$W/apart/iss.log" 2>&1 & ISS2_PID=$!; PIDS+=($ISS2_PID)
+wait_http "$G2/readyz" 200
+check "issuer up: /readyz 200 once its keys load, its tokens 200" "200 200" \
+  "$(code "$G2/readyz") $(code -H "Authorization: Bearer $T2" "$G2/api/x")"
+fetches2() { curl -s "$G2/metrics" | awk -v r="$1" '$1 == "gatepass_jwks_fetch_total{authorizer=\"jwtAuthorizer\",result=\"" r "\"}" {print $2}'; }
+failed_before=$(fetches2 failed)
+kill "$ISS2_PID"; wait "$ISS2_PID" 2>/dev/null
+# the keys expire from the cache every second: wait for a refetch to fail
+for _ in $(seq 100); do [[ $(fetches2 failed) -gt ${failed_before:-0} ]] && break; sleep 0.1; done
+check "issuer down: a refetch failed, the cached keys still pass its tokens, /readyz stays 200" "failed 200 200" \
+  "$([[ $(fetches2 failed) -gt ${failed_before:-0} ]] && echo failed || echo "no failed fetch") $(code -H "Authorization: Bearer $T2" "$G2/api/x") $(code "$G2/readyz")"
+
 summary gateway_flood_e2e || { tail -20 "$W/serve.log"; exit 1; }
