@@ -124,6 +124,26 @@ constexpr std::string_view match_view(std::string_view path) noexcept {
   return path;
 }
 
+// A normalized path with every segment's parameters (from ';' on) left out, and segments that
+// were nothing but parameters with them ("/a/;x/b" → "/a/b"); a trailing slash stays.
+std::string without_path_params(std::string_view path) {
+  std::string out;
+  out.reserve(path.size());
+  for (std::size_t i = 0; i < path.size();) {  // at a '/'
+    std::size_t end = path.find('/', i + 1);
+    if (end == std::string_view::npos) end = path.size();
+    auto seg = path.substr(i + 1, end - i - 1);
+    seg = seg.substr(0, seg.find(';'));
+    if (!seg.empty()) {
+      out += '/';
+      out.append(seg);
+    }
+    i = end;
+  }
+  if (out.empty() || path.back() == '/') out += '/';
+  return out;
+}
+
 bool is_token_char(unsigned char c) noexcept {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
          std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
@@ -228,6 +248,8 @@ route_matcher::route_matcher(std::vector<route_spec> routes) : routes_(std::move
           if (auto ec = append_segment(seg, literal))
             fail("invalid path segment \"" + std::string(seg) + "\": " + ec.message());
           if (literal == "." || literal == "..") fail("dot segment in path");
+          if (literal.find(';') != std::string::npos)
+            fail("';' in a path segment: path parameters are left out of matching");
           r.segments.push_back({seg_kind::literal, std::move(literal)});
         }
       }
@@ -291,6 +313,14 @@ bool route_matcher::matches(const compiled_route& r, std::string_view method,
 std::optional<route_match> route_matcher::match(std::string_view method,
                                                 std::string_view path) const {
   if (path.empty() || path.front() != '/') return std::nullopt;
+  // Path parameters (";jsessionid=...") are matched as absent: Tomcat and Spring drop them
+  // before routing, so "/admin;x" is "/admin" to them and must meet /admin's route here. (The
+  // upstream still gets the path with them.)
+  std::string bare;
+  if (path.find(';') != std::string_view::npos) {
+    bare = without_path_params(path);
+    path = bare;
+  }
   for (const compiled_route& r : by_priority_) {
     if (!matches(r, method, path)) continue;
     route_match m{r.index, {}};

@@ -164,6 +164,27 @@ TEST(RouteMatcher, DefaultAndNoMatch) {
   EXPECT_FALSE(empty.match("GET", "/"));
 }
 
+// Path parameters are matched as absent, as Tomcat and Spring route ("/admin;x" is "/admin"
+// there): "/admin;x" never falls through to a wider, less protected route.
+TEST(RouteMatcher, PathParametersAreMatchedAsAbsent) {
+  const route_matcher m({
+      {"GET", "/admin"},           // 0
+      {"GET", "/admin/{proxy+}"},  // 1
+      {"GET", "/items/{id}"},      // 2
+      {"ANY", "$default"},         // 3
+  });
+  run_table(m, {
+                   {"parameter on a literal", "GET", "/admin;x", 0, {}},
+                   {"jsessionid", "GET", "/admin;jsessionid=ABC/", 0, {}},
+                   {"under the greedy route", "GET", "/admin;x/users", 1, {{"proxy", "users"}}},
+                   {"a segment of parameters only", "GET", "/admin/;x", 0, {}},
+                   {"one in the middle", "GET", "/admin/;x/users", 1, {{"proxy", "users"}}},
+                   {"on a parameter", "GET", "/items/7;v=2", 2, {{"id", "7"}}},
+                   {"none: as before", "GET", "/adminx", 3, {}},
+                   {"a literal ';' elsewhere stays a default", "GET", "/other;x", 3, {}},
+               });
+}
+
 TEST(RouteMatcher, LiteralsCompareInNormalizedForm) {
   // A template written with escapes matches the normalized request: "%7e" → "~", "%3a" → "%3A".
   const route_matcher m({{"GET", "/%7euser/a%3ab"}, {"get", "/lower"}});
@@ -193,6 +214,7 @@ TEST(RouteMatcher, RejectsBadTemplates) {
       {{"ANY", "/a/{id}"}, {"ANY", "/a/{name}"}},    // ambiguous
       {{"GET", "/a/{p+}"}, {"GET", "/a/{proxy+}"}},  // ambiguous
       {{"ANY", "$default"}, {"GET", "$default"}},    // two defaults
+      {{"GET", "/a;v=1/b"}},                         // a path parameter (never matched)
   };
   for (const auto& specs : bad) {
     SCOPED_TRACE(specs.back().method + " " + specs.back().path);
