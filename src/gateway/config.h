@@ -53,7 +53,7 @@ struct limits_config {
   std::size_t max_body_bytes = 10 * 1024 * 1024;  // → 413
   std::int64_t read_timeout = 10;                 // seconds to receive a request header
   std::int64_t idle_timeout = 60;                 // keep-alive idle
-  std::int64_t upstream_connect_timeout = 2;      // → 502
+  std::int64_t upstream_connect_timeout = 2;      // → 504 (a refused connection: 502)
   std::int64_t upstream_timeout = 30;             // response header wait → 504
   std::size_t max_connections = 20000;
   std::size_t token_cache_entries = 100000;

@@ -1133,7 +1133,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
 
   auto log = [&](unsigned code, std::string_view path) {
     st->counters->count_request(route_index, code);
-    if (reason) st->counters->count_denied(reason);
+    // denials: the token's or the scope's (a 404 or an upstream's 502 is counted by status)
+    if (reason && (code == 401 || code == 403)) st->counters->count_denied(reason);
     if (!st->cfg.access_log) return;
     auto o = access_entry(c.remote, code);
     o["method"] = method_name;

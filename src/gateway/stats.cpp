@@ -55,8 +55,8 @@ std::string stats::render(const std::vector<std::shared_ptr<authenticator>>& aut
         o << metric_requests << "{route=\"" << label << "\",status=\"" << s << "\"} " << n << "\n";
     }
   }
-  o << "# HELP " << metric_denied << " Requests denied, by reason.\n# TYPE " << metric_denied
-    << " counter\n";
+  o << "# HELP " << metric_denied << " Requests denied (401, 403), by reason.\n# TYPE "
+    << metric_denied << " counter\n";
   for (std::size_t i = 0; i < totals_->denied_jose.size(); ++i)
     if (auto n = totals_->denied_jose[i].load(); n != 0)
       o << metric_denied << "{reason=\"" << jose::errc_name(static_cast<jose::errc>(i)) << "\"} "

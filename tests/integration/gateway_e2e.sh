@@ -221,6 +221,8 @@ check "token from the old key still valid" 200 "$(code -H "Authorization: Bearer
 metrics=$(curl -s "$G/metrics")
 contains "metrics: requests by route" 'gatepass_requests_total{route="GET /myfunction/protected/user/{proxy+}",status="200"}' "$metrics"
 contains "metrics: denials by reason" 'gatepass_denied_total{reason="scope_insufficient"}' "$metrics"
+check "metrics: a 404 or a 502 is no denial (counted by status)" "" \
+  "$(grep -oE 'gatepass_denied_total\{reason="(route_not_found|upstream_refused)"\}' <<<"$metrics")"
 
 # SIGHUP: a new route without dropping anything
 check "before SIGHUP: no route for /added/x" 404 "$(code "$G/added/x")"
