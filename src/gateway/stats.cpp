@@ -1,6 +1,7 @@
 #include "gateway/stats.h"
 
 #include <sstream>
+#include <string_view>
 
 #include "gateway/authenticator.h"
 #include "gateway/errc.h"
@@ -8,6 +9,26 @@
 #include "jose/errc.h"
 
 namespace gatepass::gateway {
+
+namespace {
+
+// A label value as the Prometheus text format writes it: '\\', '"' and a newline escaped
+// (route templates and authorizer names come from the config as written)
+std::string label_value(std::string_view v) {
+  std::string out;
+  out.reserve(v.size());
+  for (const char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
 
 stats::stats(const std::vector<std::string>& route_labels, const stats* carried)
     : labels_(route_labels), totals_(carried ? carried->totals_ : std::make_shared<totals>()) {
@@ -48,7 +69,7 @@ std::string stats::render(const std::vector<std::shared_ptr<authenticator>>& aut
   o << "# HELP " << metric_requests << " Requests by route and status.\n# TYPE " << metric_requests
     << " counter\n";
   for (std::size_t r = 0; r < requests_.size(); ++r) {
-    const std::string& label = labels_[r];
+    const std::string label = label_value(labels_[r]);
     for (std::size_t s = 0; s < status_slots; ++s) {
       const auto n = (*requests_[r])[s].load(std::memory_order_relaxed);
       if (n != 0)
@@ -88,7 +109,7 @@ std::string stats::render(const std::vector<std::shared_ptr<authenticator>>& aut
   o << "# HELP " << metric_token_cache << " Verified-token cache lookups.\n# TYPE "
     << metric_token_cache << " counter\n";
   for (const auto& a : auths) {
-    const auto& name = a->config().name;
+    const auto name = label_value(a->config().name);
     o << metric_jwks_fetch << "{authorizer=\"" << name << "\",result=\"ok\"} "
       << a->jwks()->stats().fetch_ok.load() << "\n";
     o << metric_jwks_fetch << "{authorizer=\"" << name << "\",result=\"failed\"} "

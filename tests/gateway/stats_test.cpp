@@ -59,6 +59,14 @@ TEST(Stats, ARebuiltSetCarriesEveryCountOn) {
   EXPECT_TRUE(has_line(before.render({}), "gatepass_connections 1"));
 }
 
+TEST(Stats, LabelValuesAreEscapedAsPrometheusReadsThem) {
+  stats s({"GET /a\"b\\c"});
+  s.count_request(0, 200);
+  const auto text = s.render({});
+  EXPECT_TRUE(has_line(text, R"(gatepass_requests_total{route="GET /a\"b\\c",status="200"} 1)"))
+      << text;
+}
+
 TEST(Stats, AReloadKeepsAnUnchangedAuthorizerAndDropsCachesNoneUses) {
   boost::asio::io_context ioc;  // never run: nothing is fetched
   jwks_caches caches;
