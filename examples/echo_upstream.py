@@ -126,6 +126,10 @@ class Echo(BaseHTTPRequestHandler):
             Echo.drops += 1
             self.close_connection = True
             return
+        if "/hang" in self.path:
+            # an answer 3 s late (a stuck backend): the gateway's upstream_timeout decides
+            time.sleep(3)
+            return self._json({"late": True})
         if "/slow-chunks" in self.path:
             # a streamed answer whose pieces come 0.4 s apart (server-sent events, long polls)
             self.send_response(200)

@@ -890,7 +890,9 @@ void gateway_server::impl::sweep(std::size_t i) {
   auto& timer = *slots[i].sweep;
   timer.expires_after(std::chrono::milliseconds(250));
   timer.async_wait([self = shared_from_this(), i](beast::error_code ec) {
-    if (ec || self->stopping) return;
+    // on during a drain too: a slow client or upstream of a request still in flight is cut at
+    // its timeout, not kept until the drain's end
+    if (ec) return;
     const auto now = mono_clock::now();
     beast::error_code ignore;
     self->slots[i].idle.for_each([&](client_conn& c) {
@@ -1784,7 +1786,6 @@ void gateway_server::stop() {
     asio::post(*impl_->loops[i], [self = impl_, i] {
       beast::error_code ignore;
       if (self->acceptors[i]) self->acceptors[i]->close(ignore);
-      if (self->slots[i].sweep) self->slots[i].sweep->cancel();
       self->slots[i].idle.for_each([](client_conn& c) {
         beast::error_code e;
         c.stream.tcp().socket().cancel(e);

@@ -760,17 +760,24 @@ check "TLS listener: an unloadable certificate on SIGHUP is refused, the running
 kill -TERM "$TGP" 2>/dev/null
 # ==== end of TLS ===========================================================================
 
-# SIGTERM with a request in flight (a streamed answer taking 1.2 s): it finishes whole, while
-# new connections are no longer accepted
+# SIGTERM with requests in flight: a streamed answer taking 1.2 s finishes whole, one whose
+# upstream hangs is still cut at upstream_timeout (1 s here, set by a reload), and new
+# connections are no longer accepted
+sed -i 's/^  limits: { max_header_bytes: 8192 }$/  limits: { max_header_bytes: 8192, upstream_timeout: 1s }/' "$W/gatepass.yaml"
+reloads=$(grep -c "configuration reloaded" "$W/serve.log")
+kill -HUP "$GP"
+for _ in $(seq 100); do [[ $(grep -c "configuration reloaded" "$W/serve.log") -gt $reloads ]] && break; sleep 0.1; done
 curl -s -w ' %{http_code}' -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/slow-chunks" > "$W/inflight.out" &
 INFLIGHT=$!
+curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/hang" > "$W/hang.out" &
+HANG=$!
 sleep 0.3
 kill -TERM "$GP"
 sleep 0.2
 after_term=$(code --max-time 2 "$G/healthz")
-wait "$INFLIGHT"
-check "SIGTERM: the request in flight finishes whole; a new connection is refused" "one;two;three 200 000" \
-  "$(tr -d '\n' < "$W/inflight.out") $after_term"
+wait "$INFLIGHT" "$HANG"
+check "SIGTERM: the request in flight finishes whole; a hung upstream is cut at its timeout (504); a new connection is refused" \
+  "one;two;three 200 504 000" "$(tr -d '\n' < "$W/inflight.out") $(cat "$W/hang.out") $after_term"
 # the drain lasts at most 10 s; a sanitized build takes a while more to exit
 for _ in $(seq 150); do kill -0 "$GP" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$GP" 2>/dev/null; then fails=$((fails + 1)); echo "FAIL SIGTERM drain"; else passes=$((passes + 1)); echo "ok   SIGTERM drains and exits"; fi
