@@ -2,6 +2,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value_from.hpp>
+#include <charconv>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -292,9 +293,18 @@ int run_sign(const sign_args& a) {
     if (a.audiences.size() == 1) claims["aud"] = a.audiences.front();
     if (a.audiences.size() > 1) claims["aud"] = json::value_from(a.audiences);
     if (!a.scope.empty()) claims["scope"] = a.scope;
-    claims["iat"] = now;
-    claims["nbf"] = now;
-    claims["exp"] = now + *ttl;
+    // times given as claims win (an expired or not-yet-valid token for a test), as NumericDate
+    // numbers when --claim gave digits: never dropped silently
+    for (const char* t : {"iat", "nbf", "exp"})
+      if (auto* v = claims.if_contains(t); v != nullptr && v->is_string()) {
+        const std::string_view text = v->as_string();
+        std::int64_t n = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+        if (ec == std::errc() && end == text.data() + text.size() && !text.empty()) *v = n;
+      }
+    if (!claims.contains("iat")) claims["iat"] = now;
+    if (!claims.contains("nbf")) claims["nbf"] = now;
+    if (!claims.contains("exp")) claims["exp"] = now + *ttl;
     auto key = keys::read_private_pem(read_input(a.key), {}, pin, a.kid);
     if (!key) {
       std::cerr << "gatepass: " << a.key << ": " << key.error().message() << "\n";
@@ -358,7 +368,8 @@ void add_token_commands(CLI::App& app, exit_status& status) {
   sign->add_option("--aud", sa->audiences, "Audience (repeatable)");
   sign->add_option("--scope", sa->scope, "Space-separated scopes, e.g. \"USER ADMIN\"");
   sign->add_option("--ttl", sa->ttl, "Lifetime (default 1h)");
-  sign->add_option("--claim", sa->claims, "Extra claim NAME=VALUE (repeatable)");
+  sign->add_option("--claim", sa->claims,
+                   "Extra claim NAME=VALUE (repeatable; exp, nbf, iat given here win over --ttl)");
   sign->add_option("--claims-json", sa->claims_json, "JSON object of extra claims (FILE or -)");
   sign->add_option("--typ", sa->typ, "Header typ (default at+jwt)");
   sign->callback([&status, sa] { status.code = run_sign(*sa); });

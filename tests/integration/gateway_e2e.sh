@@ -81,6 +81,30 @@ contains "401 body" '{"message":"Unauthorized"}' "$(curl -s "$G/myfunction/prote
 contains "401 challenge" 'error="invalid_token"' "$(curl -s -D - -o /dev/null "$G/myfunction/protected/user/a" | grep -i www-authenticate)"
 contains "403 challenge" 'error="insufficient_scope"' "$(curl -s -D - -o /dev/null -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/admin/a" | grep -i www-authenticate)"
 contains "404 body" '{"message":"Not Found"}' "$(curl -s "$G/nothing")"
+# every reason a token is refused, with its whole challenge (RFC 6750 §3): tokens signed by the
+# issuer's own key with one thing wrong each
+KID=$(python3 -c 'import base64,json,sys; h=sys.argv[1].split(".")[0]; print(json.loads(base64.urlsafe_b64decode(h+"="*(-len(h)%4)))["kid"])' "$USER_T")
+openssl pkey -in "$W/keys/$KID.key.pem" -passin env:GATEPASS_PASSPHRASE -out "$W/issuer-plain.pem"
+now=$(date +%s)
+signed() {  # scope [token sign options…]: signed with the issuer's key
+  local scope=$1; shift
+  "$BIN" token sign --key "$W/issuer-plain.pem" --kid "$KID" --iss "http://127.0.0.1:$ISS" --aud my-audience --scope "$scope" "$@" 2>/dev/null
+}
+challenge_of() { curl -s -D - -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" "$G/myfunction/protected/user/a" | tr -d '\r' | sed -n 's/^[Ww][Ww][Ww]-[Aa]uthenticate: //p; /^[0-9][0-9][0-9]$/p' | paste -sd' '; }
+bearer() { echo "Bearer realm=\"gatepass\", scope=\"USER\", error=\"$1\", error_description=\"$2\" $3"; }
+while IFS='|' read -r what token error description status; do
+  check "refused: $what" "$(bearer "$error" "$description" "$status")" "$(challenge_of "$token")"
+done <<ROWS
+no token||invalid_token|no token in the request|401
+expired|$(signed USER --claim exp=$((now - 3600)))|invalid_token|the token has expired|401
+expired and without the route's scope: expired first|$(signed ADMIN --claim exp=$((now - 3600)))|invalid_token|the token has expired|401
+not valid yet (nbf)|$(signed USER --claim nbf=$((now + 3600)))|invalid_token|the token is not valid yet (nbf)|401
+issued in the future (iat)|$(signed USER --claim iat=$((now + 3600)))|invalid_token|the token was issued in the future (iat)|401
+another audience|$("$BIN" token sign --key "$W/issuer-plain.pem" --kid "$KID" --iss "http://127.0.0.1:$ISS" --aud other --scope USER 2>/dev/null)|invalid_token|no aud value is a configured audience|401
+another issuer|$("$BIN" token sign --key "$W/issuer-plain.pem" --kid "$KID" --iss "http://127.0.0.1:$DEAD" --aud my-audience --scope USER 2>/dev/null)|invalid_token|iss differs from the configured issuer (exact compare)|401
+a kid the issuer never published|$("$BIN" token sign --key "$W/issuer-plain.pem" --kid never-published --iss "http://127.0.0.1:$ISS" --aud my-audience --scope USER 2>/dev/null)|invalid_token|no key with this kid|401
+without the route's scope|$(signed ADMIN)|insufficient_scope|the token lacks the scope the route requires|403
+ROWS
 JWK_T=$(python3 -c 'import base64, json
 b = lambda o: base64.urlsafe_b64encode(json.dumps(o).encode()).rstrip(b"=").decode()
 print(b({"alg": "RS256", "typ": "at+jwt", "kid": "k", "jwk": {"kty": "RSA"}}) + "." + b({"sub": "x"}) + ".AAAA")')
