@@ -520,6 +520,8 @@ const char* reason_phrase_json(unsigned status) {
       return "{\"message\":\"URI Too Long\"}";
     case 417:
       return "{\"message\":\"Expectation Failed\"}";
+    case 501:
+      return "{\"message\":\"Not Implemented\"}";
     case 431:
       return "{\"message\":\"Request Header Fields Too Large\"}";
     case 502:
@@ -1181,6 +1183,11 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   if (!req[http::field::transfer_encoding].empty() && (!req.chunked() || req.version() < 11)) {
     co_return co_await refuse(400, "");
   }
+  // a coding besides chunked ("gzip, chunked"): not implemented (501, as nginx answers); the
+  // body goes upstream re-chunked under "Transfer-Encoding: chunked" alone
+  if (!req[http::field::transfer_encoding].empty() && !only_chunked(req)) {
+    co_return co_await refuse(501, "");
+  }
   // absolute-form (RFC 9112 §3.2.2, which a server must accept): an http(s) URI whose path and
   // query are routed like an origin-form target, and whose authority replaces Host upstream
   std::string_view absolute_host;
@@ -1599,7 +1606,8 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   }
   // a response Transfer-Encoding without chunked last would end at close (RFC 9112 §6.3): a
   // downstream parser could find another end; refused like chunked with Content-Length
-  if (!hec && !(*rpo)[http::field::transfer_encoding].empty() && !rpo->chunked())
+  // (a coding besides chunked too: the answer goes on under "chunked" alone)
+  if (!hec && !(*rpo)[http::field::transfer_encoding].empty() && !only_chunked(*rpo))
     hec = http::error::bad_transfer_encoding;
   if (hec) {
     const bool timeout = hec == beast::error::timeout;
@@ -1628,7 +1636,9 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   // A 204 or 304 has no body whatever its fields say; framing fields on it (RFC 9110 §8.6,
   // RFC 9112 §6.1 forbid them on a 204, and Transfer-Encoding on a 304) could make a client wait
   // for a body that never comes, so they are not passed on (a 304's Content-Length may stay).
-  append_response_head(head, rp, dechunk || status == 204 || status == 304, status == 204);
+  // An HTTP/1.0 client never gets Transfer-Encoding (RFC 9112 §6.1), not on a HEAD answer either.
+  append_response_head(head, rp, req.version() < 11 || status == 204 || status == 304,
+                       status == 204);
   if (!keep)
     head.append("Connection: close\r\n");
   else if (req.version() < 11)

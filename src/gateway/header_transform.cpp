@@ -40,6 +40,28 @@ boost::container::small_vector<std::string_view, 8> connection_tokens(
   return out;
 }
 
+template <bool isRequest>
+bool only_chunked(const head_parser<isRequest>& msg) {
+  int chunked = 0;
+  for (const auto& f : msg.fields()) {
+    if (f.name() != http::field::transfer_encoding) continue;
+    for (std::string_view list = f.value(); !list.empty();) {
+      const auto comma = list.find(',');
+      auto coding = list.substr(0, std::min(comma, list.find(';')));
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t'))
+        coding.remove_prefix(1);
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t'))
+        coding.remove_suffix(1);
+      if (!coding.empty()) {
+        if (!beast::iequals(coding, "chunked")) return false;
+        ++chunked;
+      }
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    }
+  }
+  return chunked == 1;
+}
+
 // Message heads are written as one contiguous string: Beast's serializer
 // walks its fields through a chain of buffer views, which cost a tenth of the request path.
 void append_field(std::string& out, std::string_view name, std::string_view value) {
@@ -151,6 +173,8 @@ template boost::container::small_vector<std::string_view, 8> connection_tokens(
     const head_parser<true>&);
 template boost::container::small_vector<std::string_view, 8> connection_tokens(
     const head_parser<false>&);
+template bool only_chunked(const head_parser<true>&);
+template bool only_chunked(const head_parser<false>&);
 template void append_content_length(std::string&, const head_parser<true>&);
 template void append_content_length(std::string&, const head_parser<false>&);
 

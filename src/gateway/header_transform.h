@@ -24,6 +24,12 @@ template <bool isRequest>
 boost::container::small_vector<std::string_view, 8> connection_tokens(
     const head_parser<isRequest>& msg);
 
+/// Whether a message's Transfer-Encoding fields (all of them) name chunked and no other coding
+/// (parameters aside): the gateway re-chunks bodies and writes "chunked" alone, so any other
+/// coding ("gzip, chunked") would be dropped from the bytes' description. False without any.
+template <bool isRequest>
+bool only_chunked(const head_parser<isRequest>& msg);
+
 /// "Name: value\r\n".
 void append_field(std::string& out, std::string_view name, std::string_view value);
 
@@ -57,10 +63,10 @@ struct upstream_request {
 /// fields and any a Connection field names; Host and Expect (set or answered here);
 /// X-Gatepass-* and the configured claim header names; what a client says about this hop
 /// (spoofed_by_client); the token's field when not forwarded; all also '_' spelled (see
-/// field_name_is). The framing goes as received (Transfer-Encoding; Content-Length as one
-/// value). A client's X-Forwarded-For starts the list its address is appended to, as nginx's
-/// $proxy_add_x_forwarded_for, Envoy and AWS do (an upstream trusts the entries its proxies
-/// added: the last ones).
+/// field_name_is). The framing goes in one spelling ("Transfer-Encoding: chunked" for a
+/// chunked body, which goes re-chunked; Content-Length as one value). A client's X-Forwarded-For
+/// starts the list its address is appended to, as nginx's $proxy_add_x_forwarded_for, Envoy and AWS
+/// do (an upstream trusts the entries its proxies added: the last ones).
 
 void append_upstream_request_head(std::string& out, const head_parser<true>& req,
                                   const upstream_request& u);

@@ -166,7 +166,7 @@ TEST(HeaderTransform, ProtoHostAndQuery) {
   EXPECT_EQ(out.find("X-Forwarded-Host"), std::string::npos);
 }
 
-TEST(HeaderTransform, FramingGoesOnAsReceivedWithOneLength) {
+TEST(HeaderTransform, FramingGoesOnInOneSpellingWithOneLength) {
   struct row {
     const char* name;
     std::string head;
@@ -212,6 +212,33 @@ TEST(HeaderTransform, FramingGoesOnAsReceivedWithOneLength) {
       at = next;
     }
     EXPECT_EQ(framing, r.want) << r.name << ":\n" << out;
+  }
+}
+
+// The gateway writes "Transfer-Encoding: chunked" alone: a message naming any other coding
+// ("gzip, chunked", in one field or two) is refused (501 from a client, 502 from an upstream)
+TEST(HeaderTransform, OnlyChunkedAlone) {
+  struct row {
+    const char* te;  // the Transfer-Encoding lines
+    bool only;
+  };
+  for (const auto& r : std::vector<row>{
+           {"Transfer-Encoding: chunked\r\n", true},
+           {"Transfer-Encoding: Chunked\r\n", true},
+           {"Transfer-Encoding: chunked;q=1\r\n", true},
+           {"Transfer-Encoding: chunked ,\r\n", true},
+           {"Transfer-Encoding: , chunked\r\n", true},
+           {"Transfer-Encoding: gzip, chunked\r\n", false},
+           {"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", false},
+           {"", false},
+       }) {
+    parsed<false> rp(std::string("HTTP/1.1 200 OK\r\n") + r.te + "\r\n");
+    ASSERT_TRUE(rp.ok) << r.te;
+    EXPECT_EQ(only_chunked(rp.p), r.only) << r.te;
+    parsed<true> rq(std::string("POST / HTTP/1.1\r\nHost: h\r\n") + r.te + "\r\n");
+    if (rq.ok) {
+      EXPECT_EQ(only_chunked(rq.p), r.only) << r.te;
+    }
   }
 }
 

@@ -230,6 +230,8 @@ out=$(statuses "$GW" 'GET /public/a HTTP/1.1\nHost: x\n\n')
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 check "a request whose lines end in a bare LF: 400 at once (not at the read timeout)" "400 fast" \
   "${out%% *} $([[ $ms -lt 2000 ]] && echo fast || echo "slow (${ms} ms)")"
+out=$(statuses "$GW" 'POST /public/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n')
+check "a request body coded gzip, then chunked: 501 (the gateway writes chunked alone)" 501 "${out%% *}"
 check "upstream 101 Switching Protocols unasked: 502" 502 "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/switch")"
 
 # rotation: a token with the new kid is accepted without a restart (one unknown-kid refetch)
