@@ -1247,11 +1247,20 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   // must agree: a client-sent X-Original-URI beside the proxy's X-Forwarded-Uri, or a field
   // twice, is a 400, never a choice.
   const auto& fa_path = st->cfg.forward_auth_path;
-  const bool fa_exact = path == fa_path;
-  const bool fa_prefixed =
-      !fa_exact && path.size() > fa_path.size() && path.compare(0, fa_path.size(), fa_path) == 0 &&
-      path[fa_path.size()] == '/' && raw_path.size() > fa_path.size() &&
-      raw_path.compare(0, fa_path.size(), fa_path) == 0 && raw_path[fa_path.size()] == '/';
+  auto under_fa = [&](std::string_view p) {
+    return p.size() > fa_path.size() && p.compare(0, fa_path.size(), fa_path) == 0 &&
+           p[fa_path.size()] == '/';
+  };
+  // Envoy passes the original path after the endpoint's as it came, dots included: the raw
+  // target decides, and one whose normalized form says otherwise ("/_gatepass/auth/x/../../admin"
+  // is "/_gatepass/admin", "/_gatepass//auth/x" is under it) is refused, never proxied
+  const bool raw_fa = raw_path == fa_path || under_fa(raw_path);
+  if (raw_fa != (path == fa_path || under_fa(path))) {
+    reason = errc::path_invalid;
+    co_return co_await refuse(400, "");
+  }
+  const bool fa_exact = raw_fa && path == fa_path;
+  const bool fa_prefixed = raw_fa && !fa_exact;
   if (fa_exact || fa_prefixed) {
     bool conflict = false;
     auto agreed = [&](std::initializer_list<std::string_view> names,

@@ -363,6 +363,8 @@ check "forward-auth: the same value from both families is one answer" 200 \
   "$(fa -H 'X-Original-Method: GET' -H 'X-Forwarded-Uri: /myfunction/protected/user/a' -H 'X-Original-URI: /myfunction/protected/user/a' "$FA")"
 check "CONNECT with a path (a tunnel on 2xx): 400; TRACE (echoes the token): 405" "400 405" \
   "$(code -X CONNECT -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/c") $(code -X TRACE -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/c")"
+check "forward-auth, Envoy's form with dots climbing out of the endpoint's path ('/_gatepass/auth/x/../../../public/a'): 400, never proxied" 400 \
+  "$(code --path-as-is "$FA/x/../../../public/a")"
 check "forward-auth: a URI without a method, a method without a URI: 400 each (never read as GET)" "400 400" \
   "$(fa -H 'X-Original-URI: /myfunction/protected/user/a' "$FA") $(fa -H 'X-Original-Method: GET' "$FA")"
 # after a forced rotation, the first forward-auth request with the new kid waits for the one
