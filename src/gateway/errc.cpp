@@ -46,6 +46,8 @@ class category final : public std::error_category {
         return "the fields naming the original request's method or URI are missing";
       case errc::method_refused:
         return "CONNECT and TRACE are not proxied";
+      case errc::path_ambiguous:
+        return "the path names another route with its parameters (;) than without them";
     }
     return "unknown gateway error";
   }

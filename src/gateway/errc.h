@@ -25,6 +25,7 @@ enum class errc {
   forward_auth_ambiguous,     // forward-auth fields naming the original request disagree → 400
   forward_auth_incomplete,    // forward-auth request names no original method or URI → 400
   method_refused,             // CONNECT (no tunnels) → 400, TRACE (echoes credentials) → 405
+  path_ambiguous,             // another route with the path's ';' parameters than without → 400
 };
 
 const std::error_category& gateway_category() noexcept;

@@ -1296,6 +1296,9 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
                : !given_uri || !given_method ? std::error_code(errc::forward_auth_incomplete)
                : fnorm                       ? std::error_code(errc::path_invalid)
                                              : fnorm.error();
+    } else if (!st->matcher.parameters_agree(method, *fnorm)) {
+      code = 400;
+      reason = errc::path_ambiguous;
     } else if (auto fm = st->matcher.match(method, *fnorm); !fm) {
       code = 404;
       reason = errc::route_not_found;
@@ -1318,6 +1321,10 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
                              code == 200 ? "{\"message\":\"OK\"}" : "");
   }
 
+  if (!st->matcher.parameters_agree(method_name, path)) {
+    reason = errc::path_ambiguous;
+    co_return co_await refuse(400, path);
+  }
   auto match = st->matcher.match(method_name, path);
   if (!match) {
     reason = errc::route_not_found;

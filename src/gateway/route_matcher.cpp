@@ -310,17 +310,16 @@ bool route_matcher::matches(const compiled_route& r, std::string_view method,
   return rest.empty();
 }
 
+bool route_matcher::parameters_agree(std::string_view method, std::string_view path) const {
+  if (path.find(';') == std::string_view::npos) return true;
+  const auto with = match(method, path);
+  const auto without = match(method, without_path_params(path));
+  return with.has_value() == without.has_value() && (!with || with->index == without->index);
+}
+
 std::optional<route_match> route_matcher::match(std::string_view method,
                                                 std::string_view path) const {
   if (path.empty() || path.front() != '/') return std::nullopt;
-  // Path parameters (";jsessionid=...") are matched as absent: Tomcat and Spring drop them
-  // before routing, so "/admin;x" is "/admin" to them and must meet /admin's route here. (The
-  // upstream still gets the path with them.)
-  std::string bare;
-  if (path.find(';') != std::string_view::npos) {
-    bare = without_path_params(path);
-    path = bare;
-  }
   for (const compiled_route& r : by_priority_) {
     if (!matches(r, method, path)) continue;
     route_match m{r.index, {}};

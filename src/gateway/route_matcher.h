@@ -51,6 +51,11 @@ class route_matcher {
   explicit route_matcher(std::vector<route_spec> routes);
   /// The best route for a normalized path, or nullopt (→ 404).
   std::optional<route_match> match(std::string_view method, std::string_view path) const;
+  /// Whether a path's parameters (";jsessionid=...") leave its route as it is: Tomcat and Spring
+  /// drop them before routing ("/admin;x" is "/admin" there), Express, Go and nginx keep them
+  /// ("/admin/;x" is under "/admin/" there). A path that names one route with them and another
+  /// without could reach either upstream reading: refused (400).
+  bool parameters_agree(std::string_view method, std::string_view path) const;
 
  private:
   enum class seg_kind : unsigned char { literal, param, greedy };  // priority order

@@ -100,7 +100,8 @@ std::string stats::render(const std::vector<std::shared_ptr<authenticator>>& aut
                                         "claim_not_header_safe",
                                         "forward_auth_ambiguous",
                                         "forward_auth_incomplete",
-                                        "method_refused"};
+                                        "method_refused",
+                                        "path_ambiguous"};
   for (std::size_t i = 1; i < std::size(gateway_names); ++i)
     if (auto n = totals_->denied_gateway[i].load(); n != 0)
       o << metric_denied << "{reason=\"" << gateway_names[i] << "\"} " << n << "\n";

@@ -164,25 +164,36 @@ TEST(RouteMatcher, DefaultAndNoMatch) {
   EXPECT_FALSE(empty.match("GET", "/"));
 }
 
-// Path parameters are matched as absent, as Tomcat and Spring route ("/admin;x" is "/admin"
-// there): "/admin;x" never falls through to a wider, less protected route.
-TEST(RouteMatcher, PathParametersAreMatchedAsAbsent) {
+// Path parameters: Tomcat and Spring drop them before routing ("/admin;x" is "/admin"),
+// Express, Go and nginx keep them ("/admin/;x" is under "/admin/"). A path that names one route
+// with them and another without could reach either reading: parameters_agree says no (→ 400).
+TEST(RouteMatcher, PathParametersMustNotChangeTheRoute) {
   const route_matcher m({
-      {"GET", "/admin"},           // 0
-      {"GET", "/admin/{proxy+}"},  // 1
-      {"GET", "/items/{id}"},      // 2
-      {"ANY", "$default"},         // 3
+      {"GET", "/admin"},           // 0: public login page, say
+      {"GET", "/admin/{proxy+}"},  // 1: ADMIN
+      {"GET", "/items/public"},    // 2
+      {"GET", "/items/{id}"},      // 3
+      {"ANY", "$default"},         // 4
   });
-  run_table(m, {
-                   {"parameter on a literal", "GET", "/admin;x", 0, {}},
-                   {"jsessionid", "GET", "/admin;jsessionid=ABC/", 0, {}},
-                   {"under the greedy route", "GET", "/admin;x/users", 1, {{"proxy", "users"}}},
-                   {"a segment of parameters only", "GET", "/admin/;x", 0, {}},
-                   {"one in the middle", "GET", "/admin/;x/users", 1, {{"proxy", "users"}}},
-                   {"on a parameter", "GET", "/items/7;v=2", 2, {{"id", "7"}}},
-                   {"none: as before", "GET", "/adminx", 3, {}},
-                   {"a literal ';' elsewhere stays a default", "GET", "/other;x", 3, {}},
-               });
+  struct row {
+    const char* path;
+    bool agree;
+  };
+  for (const auto& r : std::vector<row>{
+           {"/admin", true},                  // no parameters
+           {"/admin/users;v=2", true},        // /admin/{proxy+} both ways
+           {"/items/7;v=2", true},            // /items/{id} both ways
+           {"/admin;x", false},               // $default with, /admin without
+           {"/admin;jsessionid=ABC", false},  // the same
+           {"/admin/;x", false},              // /admin/{proxy+} with, /admin without
+           {"/items/public;x", false},        // {id} with, the literal without
+           {"/other;x", true},                // $default both ways
+       })
+    EXPECT_EQ(m.parameters_agree("GET", r.path), r.agree) << r.path;
+  // without a $default, "no route" both ways agrees (a 404)
+  const route_matcher no_default(std::vector<route_spec>{{"GET", "/a"}});
+  EXPECT_TRUE(no_default.parameters_agree("GET", "/b;x"));
+  EXPECT_FALSE(no_default.parameters_agree("GET", "/a;x"));  // 404 with, /a without
 }
 
 TEST(RouteMatcher, LiteralsCompareInNormalizedForm) {

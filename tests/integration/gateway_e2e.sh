@@ -143,6 +143,8 @@ check "a configured claim header sent to a public route never reaches the upstre
 check "../ climbs to the admin route (USER token)" 403 "$(code --path-as-is -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/../admin/x")"
 check "%2e%2e climbs to the admin route" 403 "$(code --path-as-is -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/%2e%2e/admin/x")"
 check "encoded slash" 400 "$(code --path-as-is -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/a%2F..%2F..%2Fadmin")"
+check "path parameters naming another route than the path without them ('admin;x' is 'admin' to Tomcat): 400" 400 \
+  "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/admin;x/a")"
 check "a raw '#' (an upstream serves the path before it) and '..;' (Tomcat's '..'): 400 each, no token needed to be refused" "400 400" \
   "$(code --request-target '/public/x/../../myfunction/protected/admin#' "$G/") $(code --path-as-is -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/..;/admin/x")"
 body=$(curl -s --path-as-is -H "Authorization: Bearer $USER_T" "$G//myfunction//protected/user/./b")
