@@ -214,12 +214,16 @@ int run_serve(const std::string& config_flag, unsigned threads) {
           std::cerr << "gatepass: " << field << " changed: restart to apply\n";
         };
         if (gw && fresh.gateway) {
-          if (fresh.gateway->listen != ctx.cfg.gateway->listen) unchanged("gateway.listen");
-          if (fresh.gateway->admin_listen != ctx.cfg.gateway->admin_listen) {
-            unchanged("gateway.admin_listen");  // /metrics stays where it is served now
-            fresh.gateway->admin_listen = ctx.cfg.gateway->admin_listen;
-          }
-          if (fresh.gateway->threads != ctx.cfg.gateway->threads) unchanged("gateway.threads");
+          // the running values stay in the config kept, so the next reload compares with them
+          // (/metrics stays where it is served now)
+          auto keep = [&](auto& fresh_value, const auto& running, const char* field) {
+            if (fresh_value == running) return;
+            unchanged(field);
+            fresh_value = running;
+          };
+          keep(fresh.gateway->listen, ctx.cfg.gateway->listen, "gateway.listen");
+          keep(fresh.gateway->admin_listen, ctx.cfg.gateway->admin_listen, "gateway.admin_listen");
+          keep(fresh.gateway->threads, ctx.cfg.gateway->threads, "gateway.threads");
           auto state = gateway::build_state(*fresh.gateway, main_loop, caches, gw_state.get());
           gw->reload_tls(fresh.gateway->tls);
           gw_state = std::move(state);

@@ -1,5 +1,7 @@
 #include "gateway/config.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -64,6 +66,9 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
       r.problem(l["max_header_bytes"], "gateway.limits.max_header_bytes",
                 "expected 1024 to 1048576");
     size("max_url_bytes", c.limits.max_url_bytes);
+    // a URL is part of the head: a head limit below the default URL limit lowers that too
+    if (!l["max_url_bytes"])
+      c.limits.max_url_bytes = std::min(c.limits.max_url_bytes, c.limits.max_header_bytes);
     size("max_token_bytes", c.limits.max_token_bytes);
     size("max_body_bytes", c.limits.max_body_bytes);
     size("max_connections", c.limits.max_connections);
@@ -78,10 +83,10 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
                    c.limits.upstream_connect_timeout);
     c.limits.upstream_timeout = r.duration(l["upstream_timeout"], "gateway.limits.upstream_timeout",
                                            c.limits.upstream_timeout);
-    // 0 would cut every connection or upstream at once
+    // 0 would cut every request or upstream at once (an idle_timeout of 0 closes a connection
+    // once its answer is sent: no keep-alive, as nginx's keepalive_timeout 0)
     for (const auto& [name, v] :
          {std::pair{"read_timeout", c.limits.read_timeout},
-          std::pair{"idle_timeout", c.limits.idle_timeout},
           std::pair{"upstream_connect_timeout", c.limits.upstream_connect_timeout},
           std::pair{"upstream_timeout", c.limits.upstream_timeout}})
       if (v < 1) r.problem(l[name], std::string("gateway.limits.") + name, "at least 1 s");
@@ -125,9 +130,11 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
           r.problem(a["identity_source"], p + "identity_source",
                     "NAME must be a header field name or query parameter");
         // serverless.yml's httpApi authorizers: type jwt (this one) or request (a Lambda)
-        if (const auto t = r.str(a["type"], p + "type", "jwt"); t != "jwt")
+        std::string type = r.str(a["type"], p + "type", "jwt");
+        for (auto& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        if (type != "jwt")  // any case, as serverless.yml's "JWT"
           r.problem(a["type"], p + "type",
-                    "only jwt authorizers exist here (" + t + " would run no check)");
+                    "only jwt authorizers exist here (" + type + " would run no check)");
         ac.issuer_url = r.str(a["issuer_url"], p + "issuer_url");
         if (ac.issuer_url.empty())
           r.problem(a, p + "issuer_url", "required");
@@ -193,6 +200,7 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
     } else {
       std::set<std::string> seen;
       std::vector<YAML::Node> route_nodes;  // c.routes' nodes, for the template check's line
+      const auto problems_before = r.problems().size();
       for (const auto& n : rs) {
         if (!r.mapping(n, "gateway.routes[]")) continue;
         r.known_keys(n, "gateway.routes[].",
@@ -241,13 +249,16 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
       }
       // the templates as the gateway compiles them ({proxy+} last, no ambiguous pair, ...):
       // found here with their line, not at start
+      // (once the routes are otherwise right: a mistake found above is not reported twice)
       std::vector<route_spec> specs;
       for (const auto& rc : c.routes) specs.push_back({rc.method, rc.path});
-      try {
-        route_matcher check(std::move(specs));
-      } catch (const route_error& e) {
-        r.problem(route_nodes[e.index()]["path"], "gateway.routes[].path", e.why());
-      }
+      if (r.problems().size() == problems_before) try {
+          route_matcher check(std::move(specs));
+        } catch (const route_error& e) {
+          const bool method = e.why().find("method") != std::string::npos;
+          r.problem(route_nodes[e.index()][method ? "method" : "path"],
+                    method ? "gateway.routes[].method" : "gateway.routes[].path", e.why());
+        }
     }
   }
   return c;

@@ -800,10 +800,11 @@ auth_result authorize_request(const authenticator& a, const head_parser<true>& r
       if (known != http::field::unknown ? f.name() == known
                                         : beast::iequals(f.name_string(), a.source_name())) {
         src.header_values.push_back(f.value());
-      } else if (!from_authorization) {
+      } else if (!from_authorization && a.config().forward_authorization) {
         // Another copy the upstream may take for the token: the source spelled with '_'
         // (X_Api_Token reaches CGI and WSGI servers as X-Api-Token does), or a bearer token
-        // in Authorization beside a token in another header
+        // in Authorization beside a token in another header (with forward_authorization off,
+        // neither reaches the upstream)
         if (field_name_is(f.name_string(), a.source_canonical()) ||
             (f.name() == http::field::authorization && f.value().size() >= 7 &&
              beast::iequals(f.value().substr(0, 7), "bearer ")))

@@ -63,8 +63,10 @@ std::int64_t seconds_until_signing(const keys::key_ring& ring, std::int64_t wall
                                    std::chrono::milliseconds hold) {
   const auto [cur, prev] = current_and_last(ring);
   if (!cur || !prev) return 0;
-  const auto hold_s = std::chrono::ceil<std::chrono::seconds>(hold).count();
-  // never longer than the hold, whatever another machine's clock wrote as the activation time
+  // Both times are whole seconds: the key became current up to a second after `activated`,
+  // so a second more keeps the whole hold. Never longer than that, whatever another machine's
+  // clock wrote as the activation time.
+  const auto hold_s = std::chrono::ceil<std::chrono::seconds>(hold).count() + 1;
   return std::clamp<std::int64_t>(cur->activated + hold_s - wall_now, 0, hold_s);
 }
 

@@ -36,9 +36,14 @@ gateway:
       issuer_url: "http://127.0.0.1:$ISS"
       audience: [my-audience]
       forward_authorization: "no"
+    apiKeyForwarded:
+      identity_source: \$request.header.X-Api-Token
+      issuer_url: "http://127.0.0.1:$ISS"
+      audience: [my-audience]
   routes:
     - { method: GET, path: "/q/{proxy+}", authorizer: queryAuthorizer, scopes: [USER], upstream: "http://127.0.0.1:$UP" }
     - { method: GET, path: "/k/{proxy+}", authorizer: apiKeyAuthorizer, scopes: [USER], upstream: "http://127.0.0.1:$UP" }
+    - { method: GET, path: "/kf/{proxy+}", authorizer: apiKeyForwarded, scopes: [USER], upstream: "http://127.0.0.1:$UP" }
     - { method: GET, path: "/myfunction/protected/user/{proxy+}",  authorizer: jwtAuthorizer, scopes: [USER],  upstream: "http://127.0.0.1:$UP" }
     - { method: GET, path: "/myfunction/protected/admin/{proxy+}", authorizer: jwtAuthorizer, scopes: [ADMIN], upstream: "http://127.0.0.1:$UP" }
     - { method: GET, path: "/down/{proxy+}", authorizer: jwtAuthorizer, upstream: "http://127.0.0.1:$DEAD" }
@@ -134,8 +139,11 @@ check "identity source in the query, forward_authorization false: authorized, th
 k_body=$(curl -s -H "X-Api-Token: $USER_T" "$G/k/a")
 check "identity source X-Api-Token, forward_authorization \"no\": authorized, the token's field stays at the gateway" \
   '"sub": "alice"|no token upstream' "$(grep -o '"sub": "[^"]*"' <<<"$k_body")|$(grep -qi '"x-api-token"' <<<"$k_body" && echo token upstream || echo no token upstream)"
-check "identity source X-Api-Token and a second token beside it (X_Api_Token, a Bearer Authorization, access_token): 401 each; a Basic Authorization passes" \
-  "401 401 401 200" "$(code -H "X-Api-Token: $USER_T" -H "X_Api_Token: x.y.z" "$G/k/a") $(code -H "X-Api-Token: $USER_T" -H "Authorization: Bearer x.y.z" "$G/k/a") $(code -H "X-Api-Token: $USER_T" "$G/k/a?access_token=x.y.z") $(code -H "X-Api-Token: $USER_T" -H "Authorization: Basic dTpw" "$G/k/a")"
+check "identity source X-Api-Token, forwarded, and a second token beside it (X_Api_Token, a Bearer Authorization, access_token): 401 each; a Basic Authorization passes" \
+  "401 401 401 200" "$(code -H "X-Api-Token: $USER_T" -H "X_Api_Token: x.y.z" "$G/kf/a") $(code -H "X-Api-Token: $USER_T" -H "Authorization: Bearer x.y.z" "$G/kf/a") $(code -H "X-Api-Token: $USER_T" "$G/kf/a?access_token=x.y.z") $(code -H "X-Api-Token: $USER_T" -H "Authorization: Basic dTpw" "$G/kf/a")"
+k_body=$(curl -s -H "X-Api-Token: $USER_T" -H "X_Api_Token: x.y.z" -H "Authorization: Bearer x.y.z" "$G/k/a")
+check "identity source X-Api-Token, not forwarded: the copies beside it are dropped, not refused" \
+  '"sub": "alice"|none upstream' "$(grep -o '"sub": "[^"]*"' <<<"$k_body")|$(grep -qiE '"(authorization|x_api_token|x-api-token)"' <<<"$k_body" && echo "some upstream" || echo "none upstream")"
 check "a configured claim header sent to a public route never reaches the upstream" "x-forwarded-for" \
   "$(curl -s -H 'X-Client-Id: spoof' -H 'X-Gatepass-Sub: mallory' "$G/public/a" | names)"
 
@@ -279,7 +287,7 @@ PY
 )
 read -r -t 10 opened <&$held
 conns=$(curl -s "$G/metrics" | awk '$1 == "gatepass_connections" {print $2}')
-check "metrics: the open-connections gauge counts a held keep-alive connection" "yes" "$([[ $opened == open && ${conns:-0} -ge 1 ]] && echo yes || echo "no (gauge ${conns:-none})")"
+check "metrics: the open-connections gauge counts a held keep-alive connection (and the one asking)" "yes" "$([[ $opened == open && ${conns:-0} -ge 2 ]] && echo yes || echo "no (gauge ${conns:-none})")"
 write_config "    - { method: GET, path: \"/added/{proxy+}\", upstream: \"http://127.0.0.1:$UP\" }"
 kill -HUP "$GP"
 for _ in $(seq 100); do [[ $(code "$G/added/x") == 200 ]] && break; sleep 0.1; done

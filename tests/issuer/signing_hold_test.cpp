@@ -136,14 +136,15 @@ TEST_F(SigningHold, AStartMomentsAfterAForcedRotationHoldsTheRest) {
   EXPECT_EQ(signer(served), "old");  // the last key to stop signing, not an older one
   EXPECT_EQ(served->published.keys().size(), 3u);
   EXPECT_EQ(two_s.held_kid(), "new");
-  EXPECT_EQ(two_s.on_tick(t0 + milliseconds(999)), nullptr);  // the hold's last second
-  EXPECT_EQ(two_s.on_tick(t0 + milliseconds(1000)), just);
+  // activated in [wall - 1, wall): two more seconds make sure two have passed
+  EXPECT_EQ(two_s.on_tick(t0 + milliseconds(1999)), nullptr);  // the hold's last second
+  EXPECT_EQ(two_s.on_tick(t0 + milliseconds(2000)), just);
 
-  // 1 s hold: activated this second → held; a second or more ago → signs at once
+  // 1 s hold: activated this second → held; two seconds or more ago → signs at once
   const auto now_one = with_records(wall, true);
   EXPECT_EQ(signer(hold.on_start(now_one, wall, t0)), "old");
   signing_hold later{milliseconds(1000)};
-  const auto settled = with_records(wall - 1, true);
+  const auto settled = with_records(wall - 2, true);
   EXPECT_EQ(later.on_start(settled, wall, t0), settled);
   const auto alone = with_records(wall, false);  // the old key retired with it
   EXPECT_EQ(later.on_start(alone, wall, t0), alone);
@@ -165,16 +166,18 @@ TEST_F(SigningHold, SecondsUntilANewKeySigns) {
     std::int64_t activated;
     std::int64_t wait;
   } rows[] = {
-      {wall, 2},        // this second: the whole hold
-      {wall - 1, 1},    // a second ago
-      {wall - 2, 0},    // the hold is over
+      // whole seconds: activated at `activated` or up to a second later, so a second more
+      {wall, 3},        // this second: the whole hold
+      {wall - 1, 2},    // a second ago
+      {wall - 2, 1},    // two: maybe only just over one
+      {wall - 3, 0},    // the hold is over
       {wall - 900, 0},  // long ago
-      {wall + 100, 2},  // a clock ahead of this one: never more than the hold
+      {wall + 100, 3},  // a clock ahead of this one: never more than the hold
   };
   for (const auto& row : rows)
     EXPECT_EQ(seconds_until_signing(*rotated(row.activated), wall, milliseconds(2000)), row.wait)
         << "activated " << row.activated - wall << " s from now";
-  EXPECT_EQ(seconds_until_signing(*rotated(wall), wall, milliseconds(1500)), 2);  // whole seconds
+  EXPECT_EQ(seconds_until_signing(*rotated(wall), wall, milliseconds(1500)), 3);  // whole seconds
   auto first = std::make_shared<keys::key_ring>(*ring("first", {"first"}));  // no key before it
   first->records = {{"first", "ES256", keys::key_state::current, wall, wall, 0, 0}};
   EXPECT_EQ(seconds_until_signing(*first, wall, milliseconds(2000)), 0);
