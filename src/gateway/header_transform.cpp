@@ -125,6 +125,14 @@ void append_upstream_request_head(std::string& out, const head_parser<true>& req
     }
     const auto name = f.name_string();
     if (is_hop_by_hop(name)) return true;
+    // framing and hop-by-hop names spelled with '_' (Transfer_Encoding reaches CGI-style
+    // servers as Transfer-Encoding does)
+    if (name.find('_') != std::string_view::npos) {
+      const auto canonical = field_canonical(name);
+      if (is_hop_by_hop(canonical) || canonical == "content-length" ||
+          canonical == "transfer-encoding" || canonical == "host" || canonical == "expect")
+        return true;
+    }
     // the fields set here, also spelled with '_' (see field_name_is)
     if (name.size() >= 11 && field_name_is(name.substr(0, 11), "x-gatepass-")) return true;
     if (spoofed_by_client(name)) return true;

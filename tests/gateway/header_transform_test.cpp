@@ -190,6 +190,11 @@ TEST(HeaderTransform, FramingGoesOnInOneSpellingWithOneLength) {
       {"a length, named in Connection",
        "POST / HTTP/1.1\r\nHost: h\r\nConnection: content-length\r\nContent-Length: 3\r\n\r\n",
        "Content-Length: 3\r\n"},
+      // framing names spelled with '_': never passed on (CGI-style servers read them as '-')
+      {"Transfer_Encoding and Content_Length",
+       "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer_Encoding: chunked\r\n"
+       "Content_Length: 99\r\n\r\n",
+       "Content-Length: 3\r\n"},
       // spellings Beast reads as chunked, which an upstream may not: sent on in one spelling
       {"Chunked", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n",
        "Transfer-Encoding: chunked\r\n"},
@@ -207,8 +212,9 @@ TEST(HeaderTransform, FramingGoesOnInOneSpellingWithOneLength) {
       const auto next = out.find("\r\n", at + 2);
       if (next == std::string::npos) break;
       const auto line = out.substr(at + 2, next + 2 - (at + 2));
-      if (line.rfind("Content-Length", 0) == 0 || line.rfind("Transfer-Encoding", 0) == 0)
-        framing += line;
+      for (const char* name :
+           {"Content-Length", "Transfer-Encoding", "Content_Length", "Transfer_Encoding"})
+        if (line.rfind(name, 0) == 0) framing += line;
       at = next;
     }
     EXPECT_EQ(framing, r.want) << r.name << ":\n" << out;
