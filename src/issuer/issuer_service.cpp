@@ -23,7 +23,17 @@ namespace {
 http_response oauth_error(unsigned status, const char* error, const std::string& description) {
   json::object o;
   o["error"] = error;
-  if (!description.empty()) o["error_description"] = description;
+  // RFC 6749 §5.2: %x20-21 / %x23-5B / %x5D-7E only (a requested scope is quoted in some):
+  // a quote or a backslash becomes ', any other byte outside is left out
+  std::string text;
+  for (const char c : description) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u == '"' || u == '\\')
+      text += '\'';
+    else if (u >= 0x20 && u <= 0x7e)
+      text += c;
+  }
+  if (!text.empty()) o["error_description"] = text;
   auto r = net::json_response(status, json::serialize(o));
   r.set("Cache-Control", "no-store");
   r.set("Pragma", "no-cache");
@@ -76,11 +86,19 @@ std::optional<form_fields> parse_form(std::string_view body) {
   return form;
 }
 
+bool iequals_ascii(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 // client_secret_basic: "Basic base64(id:secret)", both parts form-encoded (RFC 6749 §2.3.1);
 // nullopt when malformed.
 std::optional<std::pair<std::string, std::string>> basic_credentials(std::string_view auth) {
   std::string decoded;
-  if (auth.size() < 6 || (auth.substr(0, 6) != "Basic " && auth.substr(0, 6) != "basic ") ||
+  // the scheme in any case (RFC 9110 §11.1: "BASIC" is "Basic")
+  if (auth.size() < 6 || !iequals_ascii(auth.substr(0, 6), "basic ") ||
       !base64_std_decode(auth.substr(6), decoded) || decoded.find(':') == std::string::npos)
     return std::nullopt;
   const auto colon = decoded.find(':');

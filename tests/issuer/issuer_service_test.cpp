@@ -303,6 +303,26 @@ TEST(IssuerService, TokenEndpointErrorsFollowRfc6749) {
                    now)
           .status,
       200u);
+  // the scheme in any case (RFC 9110 §11.1)
+  for (const char* scheme : {"BASIC ", "basic ", "bAsIc "})
+    EXPECT_EQ(fx().svc
+                  ->handle(token_post("grant_type=client_credentials",
+                                      scheme + basic("svc-a", s).substr(6)),
+                           now)
+                  .status,
+              200u)
+        << scheme;
+  // an error_description holds RFC 6749 §5.2 characters only, whatever scope was asked for
+  const auto odd = fx().svc->handle(
+      token_post("grant_type=client_credentials&scope=%22A%5C%09%00%E2%80%83B", basic("svc-a", s)),
+      now);
+  EXPECT_EQ(odd.status, 400u);
+  const auto desc =
+      std::string(json::parse(odd.body).as_object().at("error_description").as_string());
+  for (const char c : desc) {
+    const auto u = static_cast<unsigned char>(c);
+    EXPECT_TRUE(u >= 0x20 && u <= 0x7e && u != '"' && u != '\\') << desc;
+  }
   auto get_token = get("/oauth2/token");
   EXPECT_EQ(fx().svc->handle(get_token, now).status, 405u);
   EXPECT_EQ(fx().svc->handle(get("/nope"), now).status, 404u);
