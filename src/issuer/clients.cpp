@@ -48,9 +48,12 @@ bool verify_client_secret(const std::string& encoded_hash, const std::string& se
 client_registry::client_registry(std::vector<keys::client_record> clients)
     : clients_(std::move(clients)) {}
 
-bool client_registry::verified(const std::string& id) const {
+bool client_registry::verified(const std::string& id, const std::string& secret) const {
+  const std::string digest = sha256(secret);
   std::lock_guard lock(m_);
-  return verified_.count(id) != 0;
+  const auto it = verified_.find(id);
+  return it != verified_.end() &&
+         CRYPTO_memcmp(it->second.data(), digest.data(), digest.size()) == 0;
 }
 
 const keys::client_record* client_registry::authenticate(const std::string& id,
@@ -62,10 +65,13 @@ const keys::client_record* client_registry::authenticate(const std::string& id,
   if (found != nullptr) {
     std::lock_guard lock(m_);
     auto it = verified_.find(id);
-    if (it != verified_.end())
-      return CRYPTO_memcmp(it->second.data(), digest.data(), digest.size()) == 0 ? found : nullptr;
+    if (it != verified_.end() &&
+        CRYPTO_memcmp(it->second.data(), digest.data(), digest.size()) == 0)
+      return found;
   }
-  // unknown ids still pay one argon2 verification, so timing does not tell which ids exist
+  // Anything else pays one argon2 verification: an unknown id (against a dummy hash) and a
+  // wrong secret for a client verified before alike, so timing tells neither which ids exist
+  // nor which are in use
   static const std::string dummy = hash_client_secret("gatepass-dummy-secret");
   const bool ok = verify_client_secret(found != nullptr ? found->secret_hash : dummy, secret);
   if (!ok || found == nullptr) return nullptr;

@@ -21,10 +21,12 @@ bool verify_client_secret(const std::string& encoded_hash, const std::string& se
 class client_registry {
  public:
   explicit client_registry(std::vector<keys::client_record> clients);
-  /// The client when id and secret match; nullptr otherwise (same cost for unknown ids).
+  /// The client when id and secret match; nullptr otherwise (the same argon2 cost for an
+  /// unknown id and for a wrong secret of a known one).
   const keys::client_record* authenticate(const std::string& id, const std::string& secret) const;
-  /// A secret of this id was verified already: authenticate() compares digests, no argon2.
-  bool verified(const std::string& id) const;
+  /// This very secret of this id was verified already: authenticate() compares digests, no
+  /// argon2. Any other secret costs an argon2 check.
+  bool verified(const std::string& id, const std::string& secret) const;
   const std::vector<keys::client_record>& clients() const noexcept { return clients_; }
 
  private:

@@ -219,18 +219,21 @@ http_response issuer_service::handle(const http_request& req, std::int64_t now) 
 
 bool issuer_service::needs_secret_hashing(const http_request& req) const {
   if (req.method != "POST" || req.path() != "/oauth2/token") return false;
-  std::string id;
+  std::string id, secret;
   if (const auto auth = req.header("Authorization"); !auth.empty()) {
     auto basic = basic_credentials(auth);
     if (!basic) return false;  // refused before any hashing
     id = std::move(basic->first);
+    secret = std::move(basic->second);
   } else {
     const auto form = parse_form(req.body);
     if (!form) return false;
-    for (const auto& [k, v] : *form)
+    for (const auto& [k, v] : *form) {
       if (k == "client_id") id = v;
+      if (k == "client_secret") secret = v;
+    }
   }
-  return !clients()->verified(id);
+  return !clients()->verified(id, secret);
 }
 
 http_response issuer_service::token_endpoint(const http_request& req, std::int64_t now) const {
