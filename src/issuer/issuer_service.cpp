@@ -186,20 +186,28 @@ http_response issuer_service::handle(const http_request& req, std::int64_t now) 
     if (!p) return net::json_response(503, "{\"message\":\"no keys loaded\"}");
     const auto max_age = keys::jwks_max_age(p->ring->records, now, settings_.rotation);
     http_response r;
-    // If-None-Match (RFC 9110 §13.1.2): "*" or a list of entity tags, weak comparison
+    // If-None-Match (RFC 9110 §13.1.2): "*" alone or a list of entity tags (weak comparison),
+    // in every such field of the request
+    auto trimmed = [](std::string_view v) {
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+      return v;
+    };
     auto not_modified = [&](std::string_view inm) {
+      if (trimmed(inm) == "*") return true;
       while (!inm.empty()) {
         const auto comma = inm.find(',');
-        auto tag = inm.substr(0, comma);
+        auto tag = trimmed(inm.substr(0, comma));
         inm = comma == std::string_view::npos ? std::string_view() : inm.substr(comma + 1);
-        while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
-        while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
         if (tag.substr(0, 2) == "W/") tag.remove_prefix(2);
-        if (tag == "*" || tag == p->etag) return true;
+        if (tag == p->etag) return true;
       }
       return false;
     };
-    if (not_modified(req.header("If-None-Match"))) {
+    bool matched = false;
+    for (const auto& [name, value] : req.headers)
+      if (iequals_ascii(name, "If-None-Match") && not_modified(value)) matched = true;
+    if (matched) {
       r.status = 304;
     } else {
       r = net::json_response(200, p->jwks);

@@ -189,7 +189,12 @@ class session : public std::enable_shared_from_this<session> {
     if (!head) res->body() = std::move(r.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
-    if (head) res->content_length(body_size);
+    if (r.status == 304 || r.status == 204) {
+      // no content, and a 304's Content-Length would have to be the 200's (RFC 9110 §8.6)
+      res->erase(http::field::content_length);
+    } else if (head) {
+      res->content_length(body_size);
+    }
     stream_.expires_after(server_->limits.read_timeout);
     http::async_write(
         stream_, *res,

@@ -64,6 +64,9 @@ head_len() { curl -s -I "$1" | tr -d '\r' | awk -F': ' 'tolower($1) == "content-
 check "issuer HEAD answers carry the GET body's Content-Length (RFC 9110 §9.3.2)" \
   "$(curl -s "http://127.0.0.1:$ISS/.well-known/jwks.json" | wc -c) $(curl -s "http://127.0.0.1:$ISS/.well-known/openid-configuration" | wc -c)" \
   "$(head_len "http://127.0.0.1:$ISS/.well-known/jwks.json") $(head_len "http://127.0.0.1:$ISS/.well-known/openid-configuration")"
+etag=$(curl -s -D - -o /dev/null "http://127.0.0.1:$ISS/.well-known/jwks.json" | tr -d '\r' | awk -F': ' 'tolower($1) == "etag" {print $2}')
+check "issuer 304 to a GET and a HEAD with the ETag: no Content-Length (it would have to be the 200's, RFC 9110 §8.6)" "304:0 304:0" \
+  "$(for m in GET HEAD; do curl -s -D - -o /dev/null -X "$m" -H "If-None-Match: $etag" "http://127.0.0.1:$ISS/.well-known/jwks.json" | tr -d '\r' | awk '/^HTTP/ {s=$2} tolower($1) == "content-length:" {n++} END {printf "%s:%d ", s, n}'; done | sed 's/ $//')"
 printf -- '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQ==\n-----END PUBLIC KEY-----\n' > "$W/public-as-secret.pem"
 check "token verify --secret-file refuses a PEM key as an HMAC secret (algorithm confusion): exit 2" 2 \
   "$("$BIN" token verify --secret-file "$W/public-as-secret.pem" "$USER_T" >/dev/null 2>&1; echo $?)"

@@ -159,18 +159,29 @@ TEST(IssuerService, JwksHasCacheControlEtagAnd304) {
   EXPECT_TRUE(r304.body.empty());
   EXPECT_EQ(r304.header("ETag"), etag);
   // If-None-Match lists (RFC 9110 §13.1.2): any tag matching, weak or strong, is a 304
-  for (const std::string& inm :
-       {"\"other\", " + etag, "W/\"other\",W/" + etag, "  " + etag + "  ", std::string("*")}) {
+  for (const std::string& inm : {"\"other\", " + etag, "W/\"other\",W/" + etag, "  " + etag + "  ",
+                                 std::string("*"), std::string(" * ")}) {
     auto listed = get("/.well-known/jwks.json");
     listed.headers.emplace_back("If-None-Match", inm);
     EXPECT_EQ(fx().svc->handle(listed, now).status, 304u) << inm;
   }
+  // "*" only alone: "W/*" or "*" in a list is no tag at all
   for (const std::string& inm :
-       std::vector<std::string>{"\"other\"", "\"x\", W/\"y\"", "x" + etag}) {
+       std::vector<std::string>{"\"other\"", "\"x\", W/\"y\"", "x" + etag, "W/*", "\"x\", *"}) {
     auto other = get("/.well-known/jwks.json");
     other.headers.emplace_back("If-None-Match", inm);
     EXPECT_EQ(fx().svc->handle(other, now).status, 200u) << inm;
   }
+}
+
+// every If-None-Match field of the request counts (RFC 9110 §5.3: one list)
+TEST(IssuerService, JwksConditionalGetReadsEveryIfNoneMatchField) {
+  const auto etag =
+      std::string(fx().svc->handle(get("/.well-known/jwks.json"), now).header("ETag"));
+  auto two = get("/.well-known/jwks.json");
+  two.headers.emplace_back("If-None-Match", "\"other\"");
+  two.headers.emplace_back("If-None-Match", etag);
+  EXPECT_EQ(fx().svc->handle(two, now).status, 304u);
 }
 
 TEST(IssuerService, ClientCredentialsTokenVerifiesAgainstTheServedJwks) {
