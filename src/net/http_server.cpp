@@ -116,6 +116,20 @@ class session : public std::enable_shared_from_this<session> {
     idle_ = false;
     first_ = false;
     if (ec) return fail(ec);
+    // What a proxy in front could read otherwise (RFC 9112 §3.2, §6.1): an HTTP/1.1 request
+    // names exactly one Host, and a body is framed by Content-Length or by chunked alone
+    const auto& h = parser_->get();
+    const auto hosts = h.count(http::field::host);
+    bool framing_ok = true;
+    if (h.count(http::field::transfer_encoding) != 0) {
+      auto te = std::string_view(h[http::field::transfer_encoding]);
+      while (!te.empty() && (te.front() == ' ' || te.front() == '\t')) te.remove_prefix(1);
+      while (!te.empty() && (te.back() == ' ' || te.back() == '\t')) te.remove_suffix(1);
+      framing_ok = h.count(http::field::transfer_encoding) == 1 && h.version() == 11 &&
+                   beast::iequals(te, "chunked");
+    }
+    if ((h.version() == 11 ? hosts != 1 : hosts > 1) || !framing_ok)
+      return reply_error(400, "Bad Request");
     stream_.expires_after(server_->limits.read_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&session::on_read, shared_from_this()));

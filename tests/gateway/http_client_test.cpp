@@ -420,6 +420,45 @@ TEST(HttpServer, AnOffloadedRequestNeverHoldsTheLoop) {
   EXPECT_EQ(slow.r.error(), std::error_code(net::errc::fetch_not_ok));
 }
 
+// What a proxy in front could read otherwise: Host missing or twice, a body framed by anything
+// but Content-Length or chunked alone → 400, and the handler never runs
+TEST(HttpServer, HostAndFramingAProxyCouldReadOtherwiseAre400) {
+  gated_server g(4);
+  auto status_of = [&](const std::string& req) {
+    asio::io_context ioc;
+    asio::ip::tcp::socket s(ioc);
+    s.connect({asio::ip::make_address("127.0.0.1"), g.server->port()});
+    asio::write(s, asio::buffer(req));
+    std::string got;
+    boost::system::error_code ec;
+    asio::read(s, asio::dynamic_buffer(got), ec);  // until the server closes
+    return got.substr(0, 12);
+  };
+  const struct {
+    const char* name;
+    std::string req;
+    const char* status;
+  } rows[] = {
+      {"well formed", "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "HTTP/1.1 200"},
+      {"HTTP/1.0 without Host", "GET /ok HTTP/1.0\r\n\r\n", "HTTP/1.0 200"},
+      {"no Host", "GET /ok HTTP/1.1\r\nConnection: close\r\n\r\n", "HTTP/1.1 400"},
+      {"two Hosts", "GET /ok HTTP/1.1\r\nHost: x\r\nHost: y\r\nConnection: close\r\n\r\n",
+       "HTTP/1.1 400"},
+      {"identity and a length",
+       "POST /ok HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\nContent-Length: 5\r\n"
+       "Connection: close\r\n\r\nabcde",
+       "HTTP/1.1 400"},
+      {"gzip",
+       "POST /ok HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\n",
+       "HTTP/1.1 400"},
+      {"chunked",
+       "POST /ok HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: "
+       "close\r\n\r\n0\r\n\r\n",
+       "HTTP/1.1 200"},
+  };
+  for (const auto& r : rows) EXPECT_EQ(status_of(r.req), r.status) << r.name;
+}
+
 TEST(HttpServer, OffloadedRequestsOverTheBoundAreTurnedAwayAtOnce) {
   gated_server g(1);
   outcome first;
