@@ -131,11 +131,13 @@ authenticator::authenticator(authorizer_config cfg, std::shared_ptr<jwks_cache> 
   if (!cfg_.typ.empty()) opt_.claims.typ = cfg_.typ;
   for (const auto& a : cfg_.algorithms)
     if (auto parsed = jose::alg_from_string(a)) opt_.algorithms.push_back(*parsed);
-  if (cfg_.identity_source.rfind("$request.querystring.", 0) == 0) {
+  // checked by the config (the default is $request.header.Authorization)
+  const auto source = parse_identity_source(cfg_.identity_source)
+                          .value_or(identity_source_parts{true, "Authorization"});
+  source_name_ = source.name;
+  if (!source.header) {
     from_header_ = false;
-    source_name_ = cfg_.identity_source.substr(21);
   } else {
-    source_name_ = cfg_.identity_source.substr(16);
     source_field_ = boost::beast::http::string_to_field(source_name_);
     source_canonical_ = field_canonical(source_name_);
   }

@@ -15,6 +15,15 @@
 
 namespace gatepass::gateway {
 
+std::optional<identity_source_parts> parse_identity_source(std::string_view source) {
+  for (const auto& [prefix, header] :
+       {std::pair<std::string_view, bool>{"$request.header.", true},
+        std::pair<std::string_view, bool>{"$request.querystring.", false}})
+    if (source.substr(0, prefix.size()) == prefix)
+      return identity_source_parts{header, std::string(source.substr(prefix.size()))};
+  return std::nullopt;
+}
+
 namespace {
 
 bool valid_upstream(const std::string& u) {
@@ -120,13 +129,11 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
         authorizer_config ac;
         ac.name = name;
         ac.identity_source = r.str(a["identity_source"], p + "identity_source", ac.identity_source);
-        if (ac.identity_source.rfind("$request.header.", 0) != 0 &&
-            ac.identity_source.rfind("$request.querystring.", 0) != 0)
+        const auto source = parse_identity_source(ac.identity_source);
+        if (!source)
           r.problem(a["identity_source"], p + "identity_source",
                     "expected $request.header.NAME or $request.querystring.NAME");
-        else if (const auto src_name = ac.identity_source.substr(
-                     ac.identity_source.rfind("$request.header.", 0) == 0 ? 16 : 21);
-                 src_name.empty() || (ac.identity_source[9] == 'h' && !field_name_valid(src_name)))
+        else if (source->name.empty() || (source->header && !field_name_valid(source->name)))
           r.problem(a["identity_source"], p + "identity_source",
                     "NAME must be a header field name or query parameter");
         // serverless.yml's httpApi authorizers: type jwt (this one) or request (a Lambda)

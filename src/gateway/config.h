@@ -78,6 +78,14 @@ struct gateway_config {
   std::string upstream_ca_file;
 };
 
+/// An identity source's parts: a header's or a query parameter's NAME; nullopt when the source
+/// is neither "$request.header.NAME" nor "$request.querystring.NAME".
+struct identity_source_parts {
+  bool header;
+  std::string name;
+};
+std::optional<identity_source_parts> parse_identity_source(std::string_view source);
+
 /// Parses the gateway: node, adding every problem to `r`.
 gateway_config parse_gateway(const YAML::Node& node, config::reader& r);
 

@@ -320,6 +320,8 @@ http_response issuer_service::token_endpoint(const http_request& req, std::int64
                            "scope " + std::string(w) + " is not granted to this client");
       if (std::find(granted.begin(), granted.end(), w) == granted.end()) granted.emplace_back(w);
     }
+    // spaces only: no scope-token at all (RFC 6749 §3.3), neither "none" nor "all of them"
+    if (granted.empty()) return oauth_error(400, "invalid_scope", "the scope names no scope");
   } else {
     granted = client->scopes;
   }
