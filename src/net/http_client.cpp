@@ -11,13 +11,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <boost/url/parse.hpp>
 #include <cctype>
 #include <limits>
 #include <optional>
 #include <vector>
 
 #include "net/errc.h"
+#include "net/fetch_target.h"
 
 namespace gatepass::net {
 
@@ -25,7 +25,6 @@ namespace asio = boost::asio;
 namespace ssl = asio::ssl;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace urls = boost::urls;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -37,61 +36,6 @@ bool iequals(std::string_view a, std::string_view b) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
-}
-
-// What a fetch needs from its URL, checked before any network activity.
-struct fetch_target {
-  bool tls = false;
-  std::string host;  // for the resolver and certificate checks: no brackets, decoded
-  bool host_is_ip = false;
-  bool loopback_only = false;  // plain http: connect only to loopback addresses
-  std::string port;
-  std::string host_header;
-  std::string path;  // origin-form target: path and query, never the fragment
-};
-
-result<fetch_target> parse_target(std::string_view url) {
-  auto u = urls::parse_uri(url);
-  if (!u) return errc::fetch_failed;
-  fetch_target t;
-  if (u->scheme_id() == urls::scheme::https)
-    t.tls = true;
-  else if (u->scheme_id() != urls::scheme::http)
-    return errc::fetch_failed;
-  // Credentials in a key URL would be sent in clear text to logs; a percent-encoded host has
-  // no business in a configured URL.
-  if (u->has_userinfo() || u->encoded_host().find('%') != urls::pct_string_view::npos)
-    return errc::fetch_failed;
-  bool loopback = false;
-  switch (u->host_type()) {
-    case urls::host_type::ipv4:
-      t.host_is_ip = true;
-      loopback = u->host_ipv4_address().is_loopback();  // 127.0.0.0/8
-      break;
-    case urls::host_type::ipv6:
-      t.host_is_ip = true;
-      loopback = u->host_ipv6_address().is_loopback();  // ::1
-      break;
-    case urls::host_type::name:
-      loopback = iequals(u->encoded_host(), "localhost");
-      break;
-    default:
-      return errc::fetch_failed;
-  }
-  t.host = u->host_address();
-  if (t.host.empty()) return errc::fetch_failed;
-  if (!t.tls && !loopback) return errc::fetch_insecure;
-  t.loopback_only = !t.tls;
-  if (u->has_port()) {
-    if (u->port().empty() || u->port_number() == 0) return errc::fetch_failed;
-    t.port = std::to_string(u->port_number());
-  } else {
-    t.port = t.tls ? "443" : "80";
-  }
-  t.host_header = std::string(u->encoded_host_and_port());
-  t.path = u->encoded_path().empty() ? "/" : std::string(u->encoded_path());
-  if (u->has_query()) t.path += "?" + std::string(u->encoded_query());
-  return t;
 }
 
 std::error_code to_std(const beast::error_code& ec) {
@@ -257,11 +201,6 @@ result<fetch_response> fetch_now(const std::string& url, const fetch_options& op
   async_fetch(ioc, url, opt, [&out](result<fetch_response> r) { out = std::move(r); });
   ioc.run();
   return out;
-}
-
-std::error_code check_fetch_url(std::string_view url) {
-  auto t = parse_target(url);
-  return t ? std::error_code{} : t.error();
 }
 
 void async_fetch(asio::io_context& ioc, const std::string& url, const fetch_options& opt,
