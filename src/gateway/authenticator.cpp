@@ -224,7 +224,10 @@ decision authenticator::authorize(std::string_view token, const route_config& ro
     built->verified_with = keys;
     cache_.insert(token, std::move(built), now);
   }
-  if (d.reason == jose::errc::kid_unknown) d.refetching = jwks_->on_unknown_kid();
+  if (d.reason == jose::errc::kid_unknown && jwks_->on_unknown_kid()) {
+    d.refetching = true;
+    d.seen = std::move(keys);
+  }
   return d;
 }
 

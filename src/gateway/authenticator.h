@@ -35,6 +35,8 @@ struct decision {
   std::shared_ptr<const verified_entry> token;
   bool cache_hit = false;
   bool refetching = false;  // kid unknown and a JWKS refetch is running: worth one retry
+  // when refetching: the key set this decision saw (the retry waits until the set differs)
+  std::shared_ptr<const jose::key_set> seen;
 };
 
 class authenticator {

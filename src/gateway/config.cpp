@@ -262,7 +262,7 @@ gateway_config parse_gateway(const YAML::Node& g, config::reader& r) {
       if (r.problems().size() == problems_before) try {
           route_matcher check(std::move(specs));
         } catch (const route_error& e) {
-          const bool method = e.why().find("method") != std::string::npos;
+          const bool method = e.in_method();
           r.problem(route_nodes[e.index()][method ? "method" : "path"],
                     method ? "gateway.routes[].method" : "gateway.routes[].path", e.why());
         }

@@ -380,7 +380,9 @@ struct client_conn {
   std::string remote;         // peer address, for X-Forwarded-For and the access log
   std::shared_ptr<gateway_server::impl> server;  // outlives every connection
   std::size_t loop;                              // the event loop it lives on
-  std::shared_ptr<stats> counters;               // its open-connections gauge
+  // its open-connections gauge, which max_connections is checked against (shared by every
+  // set of counters a reload builds)
+  std::shared_ptr<stats> counters;
   // Timeouts without a timer per operation: before each read or write the deadline is set,
   // after it cleared; the loop's sweep cancels what is past its deadline and marks it timed out.
   // Idle, `deadline` bounds the wait for the next request.
@@ -455,7 +457,6 @@ struct gateway_server::impl : std::enable_shared_from_this<gateway_server::impl>
   std::shared_ptr<const gateway_state> state;
   std::atomic<std::uint64_t> state_version{0};  // bumped after every set_state
   std::atomic<bool> stopping{false};
-  std::atomic<std::int64_t> connections{0};
 
   std::shared_ptr<const gateway_state> current() const {
     std::lock_guard lock(m);
@@ -488,13 +489,11 @@ client_conn::client_conn(tcp_socket&& s, std::shared_ptr<ssl::context> tls_ctx,
       server(std::move(srv)),
       loop(loop_index),
       counters(server->current(loop_index)->counters) {
-  ++server->connections;
   counters->connection_opened();  // counted in every later set too (stats carries it)
 }
 
 client_conn::~client_conn() {
   if (list != nullptr) list->erase(*this);
-  --server->connections;
   counters->connection_closed();
 }
 
@@ -786,6 +785,7 @@ struct auth_result {
   std::error_code reason;
   std::shared_ptr<const verified_entry> token;
   bool refetching = false;
+  std::shared_ptr<const jose::key_set> seen;  // when refetching: the set the decision saw
 };
 
 // Token sources of a request for one authorizer, then the decision.
@@ -831,25 +831,23 @@ auth_result authorize_request(const authenticator& a, const head_parser<true>& r
   r.reason = d.reason;
   r.token = std::move(d.token);
   r.refetching = d.refetching;
+  r.seen = std::move(d.seen);
   return r;
 }
 
-// The decision, and when the token's kid is one the cached set lacks while the issuer's JWKS is
-// being refetched (a rotation): a wait for that one shared fetch (bounded by its timeout), then
-// the decision again. The proxy and forward-auth both decide this way.
-awaitable<auth_result> authorize_waiting(const authenticator& a, const head_parser<true>& req,
-                                         std::string_view query, const route_config& route) {
-  // the set the decision saw: a refetch that completes before the wait begins is still noticed
-  const auto before = a.jwks()->keys();
-  auto ar = authorize_request(a, req, query, route);
-  if (!ar.refetching) co_return ar;
+// A token whose kid the cached set lacks while the issuer's JWKS is being refetched (a rotation):
+// a wait for that one shared fetch (bounded by its timeout); true when the set changed, and the
+// decision is to be taken again. `before` is the set the first decision saw (its `seen`): a
+// refetch that completed before the wait began is still noticed. The proxy and forward-auth both
+// decide this way; a decision that needs no wait costs no coroutine.
+awaitable<bool> refetched(const authenticator& a,
+                          const std::shared_ptr<const jose::key_set>& before) {
   asio::steady_timer wait(co_await asio::this_coro::executor);
   for (int i = 0; i < 40 && a.jwks()->keys() == before; ++i) {
     wait.expires_after(std::chrono::milliseconds(50));
     co_await wait.async_wait(use_tuple);
   }
-  if (a.jwks()->keys() != before) ar = authorize_request(a, req, query, route);
-  co_return ar;
+  co_return a.jwks()->keys() != before;
 }
 
 }  // namespace
@@ -861,7 +859,7 @@ void gateway_server::impl::accept(std::size_t i) {
     if (ec == asio::error::operation_aborted || self->stopping) return;
     if (!ec) {
       const auto st = self->current();
-      if (static_cast<std::size_t>(self->connections.load()) >= st->cfg.limits.max_connections) {
+      if (static_cast<std::size_t>(st->counters->connections()) >= st->cfg.limits.max_connections) {
         beast::error_code ignore;
         socket.close(ignore);  // as nginx at worker_connections: no answer, counted
         st->counters->connection_refused();
@@ -1307,7 +1305,9 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       route_index = fm->index;
       const auto& route = st->cfg.routes[fm->index];
       if (const auto& a = st->route_auth[fm->index]) {
-        auto ar = co_await authorize_waiting(*a, req, fquery, route);
+        auto ar = authorize_request(*a, req, fquery, route);
+        if (ar.refetching && co_await refetched(*a, ar.seen))
+          ar = authorize_request(*a, req, fquery, route);
         code = ar.status;
         reason = ar.reason;
         if (ar.token) headers = header_pairs(*ar.token);
@@ -1336,7 +1336,9 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   const auto& route = st->cfg.routes[match->index];
   std::shared_ptr<const verified_entry> token;
   if (const auto& a = st->route_auth[match->index]) {
-    auto ar = co_await authorize_waiting(*a, req, query, route);
+    auto ar = authorize_request(*a, req, query, route);
+    if (ar.refetching && co_await refetched(*a, ar.seen))
+      ar = authorize_request(*a, req, query, route);
     if (ar.status != 200) {
       reason = ar.reason;
       log(ar.status, path);
@@ -1802,7 +1804,8 @@ void gateway_server::set_state(std::shared_ptr<const gateway_state> state) {
 }
 
 std::int64_t gateway_server::connections() const noexcept {
-  return impl_->connections.load();
+  const auto st = impl_->current();
+  return st ? st->counters->connections() : 0;
 }
 
 void gateway_server::stop() {

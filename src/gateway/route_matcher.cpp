@@ -202,16 +202,18 @@ route_matcher::route_matcher(std::vector<route_spec> routes) : routes_(std::move
     const route_spec& spec = routes_[index];
     const std::string label =
         "route #" + std::to_string(index) + " \"" + spec.method + " " + spec.path + "\"";
-    auto fail = [&](const std::string& why) { throw route_error(label + ": " + why, index, why); };
+    auto fail = [&](const std::string& why, bool in_method = false) {
+      throw route_error(label + ": " + why, index, why, in_method);
+    };
 
     compiled_route r{index, {}, false, {}};
     if (spec.path == "$default") {
       r.is_default = true;
     } else {
-      if (spec.method.empty()) fail("empty method");
+      if (spec.method.empty()) fail("empty method", true);
       for (char c : spec.method) {
         const auto u = static_cast<unsigned char>(c);
-        if (!is_token_char(u)) fail("invalid method");
+        if (!is_token_char(u)) fail("invalid method", true);
         r.method.push_back(static_cast<char>(u >= 'a' && u <= 'z' ? u - 'a' + 'A' : u));
       }
       if (r.method == "ANY") r.method.clear();

@@ -32,17 +32,20 @@ struct route_match {
 /// allow raw in a path ('"', '{', '|', bytes over 0x7F, ...) come out percent-encoded.
 result<std::string> normalize_path(std::string_view path);
 
-/// A route template the matcher refuses: which route (its index) and why.
+/// A route template the matcher refuses: which route (its index), why, and whether its method
+/// (rather than its path) is the field at fault.
 class route_error : public std::invalid_argument {
  public:
-  route_error(const std::string& what, std::size_t index, std::string why)
-      : std::invalid_argument(what), index_(index), why_(std::move(why)) {}
+  route_error(const std::string& what, std::size_t index, std::string why, bool in_method)
+      : std::invalid_argument(what), index_(index), why_(std::move(why)), in_method_(in_method) {}
   std::size_t index() const noexcept { return index_; }
   const std::string& why() const noexcept { return why_; }
+  bool in_method() const noexcept { return in_method_; }
 
  private:
   std::size_t index_;
   std::string why_;
+  bool in_method_;
 };
 
 class route_matcher {

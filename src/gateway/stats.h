@@ -38,6 +38,7 @@ class stats {
   void observe_upstream(double seconds) noexcept;
   void connection_opened() noexcept { totals_->connections.fetch_add(1); }
   void connection_closed() noexcept { totals_->connections.fetch_sub(1); }
+  std::int64_t connections() const noexcept { return totals_->connections.load(); }
   void connection_refused() noexcept {
     totals_->connections_refused.fetch_add(1, std::memory_order_relaxed);
   }

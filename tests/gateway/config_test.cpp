@@ -283,6 +283,10 @@ TEST(GatewayConfig, WhatServeWouldRefuseIsAProblemWithItsLine) {
       {"invalid method", good_auth,
        "    - { method: \"G T\", path: \"/a\", upstream: \"http://127.0.0.1:9\" }\n", "",
        "g.yaml:9: gateway.routes[].method: invalid method"},
+      {"an ambiguous pair: the path is at fault, whatever it says", good_auth,
+       "    - { method: GET, path: \"/method/{a}\", upstream: \"http://127.0.0.1:9\" }\n"
+       "    - { method: GET, path: \"/method/{b}\", upstream: \"http://127.0.0.1:9\" }\n",
+       "", "g.yaml:10: gateway.routes[].path: duplicate of (or ambiguous with) route #0"},
       {"a duplicate, said once", good_auth, good_route + good_route, "",
        "g.yaml:10: gateway.routes[]: duplicate route GET /a/{proxy+}"},
       {"a head limit lowers the default URL limit", good_auth, good_route,
