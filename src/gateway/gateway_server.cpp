@@ -345,19 +345,19 @@ bool answered_early(any_stream& s) {
 struct upstream_pool {
   std::unordered_map<std::string, std::vector<std::unique_ptr<any_stream>>> idle;
 };
-thread_local upstream_pool* this_thread_pool = nullptr;
+// Emptied by clear_upstream_pool when the thread's loop has stopped, while its io_context (which
+// the pooled sockets belong to) still exists.
+thread_local std::unique_ptr<upstream_pool> this_thread_pool;
 
 upstream_pool& pool() {
-  if (this_thread_pool == nullptr)
-    this_thread_pool = new upstream_pool();  // freed by clear_upstream_pool
+  if (!this_thread_pool) this_thread_pool = std::make_unique<upstream_pool>();
   return *this_thread_pool;
 }
 
 }  // namespace
 
 void clear_upstream_pool() {
-  delete this_thread_pool;
-  this_thread_pool = nullptr;
+  this_thread_pool.reset();
 }
 
 // ---- server --------------------------------------------------------------------------------
@@ -748,7 +748,7 @@ struct relay_buffer {
     if (cap <= small.size()) {
       data = small.data();
     } else {
-      heap.reset(new char[cap]);
+      heap = std::make_unique_for_overwrite<char[]>(cap);
       data = heap.get();
     }
   }
@@ -1711,7 +1711,7 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   // answer, maybe another client's (still_clean catches what arrives while it idles).
   const bool bodiless = req.method() == http::verb::head || status == 204 || status == 304;
   if (!xec && upstream_keep_alive && rp.is_done() && up_buffer.size() == 0 && !bodiless && !early) {
-    auto& slot = pool().idle[key];
+    auto& slot = idle;  // the pool's entries are never erased while the loop runs
     if (slot.size() < 256) {
       if (up_buffer.capacity() > 4096) up_buffer.shrink_to_fit();  // pooled: small buffers only
       upstream->spare = std::move(up_buffer);
