@@ -23,6 +23,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -835,6 +836,37 @@ auth_result authorize_request(const authenticator& a, const head_parser<true>& r
   return r;
 }
 
+// An upstream's name looked up by `deadline` (beast::error::timeout after it). The lookup runs
+// on Asio's resolver thread (getaddrinfo, which has no deadline of its own and cannot be
+// cancelled): a resolver that does not answer costs the request its connect timeout, a 504,
+// never more; the lookup left behind finishes on that thread and is dropped.
+awaitable<std::pair<beast::error_code, tcp::resolver::results_type>> resolve_by(
+    const std::string& host, const std::string& port,
+    std::chrono::steady_clock::time_point deadline) {
+  struct lookup {
+    explicit lookup(const executor& ex) : resolver(ex), done(ex) {}
+    tcp::resolver resolver;
+    asio::steady_timer done;  // cancelled when the lookup completes
+    bool finished = false;
+    beast::error_code ec;
+    tcp::resolver::results_type results;
+  };
+  auto l = std::make_shared<lookup>(co_await asio::this_coro::executor);
+  l->done.expires_at(deadline);
+  l->resolver.async_resolve(host, port, [l](beast::error_code ec, tcp::resolver::results_type r) {
+    l->finished = true;
+    l->ec = ec;
+    l->results = std::move(r);
+    l->done.cancel();
+  });
+  co_await l->done.async_wait(use_tuple);
+  if (!l->finished) {
+    l->resolver.cancel();
+    co_return std::pair{beast::error_code(beast::error::timeout), tcp::resolver::results_type()};
+  }
+  co_return std::pair{l->ec, std::move(l->results)};
+}
+
 // A token whose kid the cached set lacks while the issuer's JWKS is being refetched (a rotation):
 // a wait for that one shared fetch (bounded by its timeout); true when the set changed, and the
 // decision is to be taken again. `before` is the set the first decision saw (its `seen`): a
@@ -1409,12 +1441,29 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
   auto connect = [&]() -> awaitable<beast::error_code> {
     upstream =
         std::make_unique<any_stream>(tcp_stream(co_await asio::this_coro::executor), up.tls_ctx);
-    tcp::resolver resolver(co_await asio::this_coro::executor);
-    auto [rec, results] = co_await resolver.async_resolve(up.host, up.port, use_tuple);
-    if (rec) co_return rec;
-    upstream->tcp().expires_after(std::chrono::seconds(lim.upstream_connect_timeout));
-    auto [cec, ep] = co_await upstream->tcp().async_connect(results, use_tuple);
-    (void)ep;
+    // one budget for the name lookup and the connection
+    const auto connect_by =
+        std::chrono::steady_clock::now() + std::chrono::seconds(lim.upstream_connect_timeout);
+    beast::error_code not_ip;
+    const auto address = asio::ip::make_address(up.host, not_ip);
+    unsigned short port = 0;
+    const auto [port_end, port_ec] =
+        std::from_chars(up.port.data(), up.port.data() + up.port.size(), port);
+    const bool literal =
+        !not_ip && port_ec == std::errc() && port_end == up.port.data() + up.port.size();
+    beast::error_code cec;
+    if (literal) {  // an address and a port number: nothing to look up
+      upstream->tcp().expires_at(connect_by);
+      std::tie(cec) =
+          co_await upstream->tcp().async_connect(tcp::endpoint(address, port), use_tuple);
+    } else {
+      auto [rec, results] = co_await resolve_by(up.host, up.port, connect_by);
+      if (rec) co_return rec;
+      upstream->tcp().expires_at(connect_by);
+      auto [rcec, ep] = co_await upstream->tcp().async_connect(results, use_tuple);
+      (void)ep;
+      cec = rcec;
+    }
     if (cec) co_return cec;
     beast::error_code ignore;
     upstream->tcp().socket().set_option(tcp::no_delay(true), ignore);
@@ -1422,8 +1471,6 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
       // the certificate must chain to a trusted CA and name the host; SNI carries names only
       tls->set_verify_mode(ssl::verify_peer);
       tls->set_verify_callback(ssl::host_name_verification(up.host));
-      beast::error_code not_ip;
-      (void)asio::ip::make_address(up.host, not_ip);
       if (not_ip && !SSL_set_tlsext_host_name(tls->native_handle(), up.host.c_str()))
         co_return beast::error_code(asio::error::invalid_argument);
       upstream->tcp().expires_after(std::chrono::seconds(lim.upstream_connect_timeout));
