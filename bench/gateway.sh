@@ -13,7 +13,8 @@
 #   (d) gatepass, a different valid token per request from a pool of 10,000 (each verified
 #       with RSA once, then answered from the verified-token cache)
 #   (e) gatepass, invalid tokens
-# b-e run in ROUNDS interleaved rounds (default 3), the RSA verify floor measured next to (d)
+# b-e run in ROUNDS interleaved rounds (default 3), (b) in two halves around (c) whose mean is
+# (b)'s figure, the RSA verify floor measured next to (d)
 # in each; the summary takes the median of each figure, and the ratios are taken within each
 # round, then their median: throughput on these machines drifts by a fifth between runs
 # minutes apart. Each run
@@ -122,18 +123,25 @@ run() {  # name pid url [wrk args…]
   local name=$1 pid=$2 url=$3; shift 3
   local out t0 t1
   t0=$(cpu_ticks "$pid")
-  out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${SECS}s" --latency "$@" "$url" 2>&1)
+  local secs=${RUN_SECS:-$SECS}
+  out=$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${secs}s" --latency "$@" "$url" 2>&1)
   t1=$(cpu_ticks "$pid")
   local rps p50 p99 non2xx cpu
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out")
-  cpu=$(awk -v a="$t0" -v b="$t1" -v r="$rps" -v s="$SECS" -v hz="$CLK_TCK" \
+  cpu=$(awk -v a="$t0" -v b="$t1" -v r="$rps" -v s="$secs" -v hz="$CLK_TCK" \
         'BEGIN { printf "%.1f", (b - a) / hz * 1e6 / (r * s) }')
   printf '%-28s %10s req/s   p50 %-9s p99 %-9s CPU %5s us/req %s\n' "$name" "$rps" "$p50" "$p99" \
          "$cpu" "${non2xx:+non-2xx: $non2xx}"
   echo "$rps $(to_ms "$p50") $(to_ms "$p99") $cpu" >> "$W/$name.res"
+}
+# name ← the mean of the last runs of two others (each column)
+merge() {  # name first second
+  paste -d' ' <(tail -1 "$W/$2.res") <(tail -1 "$W/$3.res") |
+    awk '{ printf "%.2f %.3f %.3f %.1f\n", ($1 + $5) / 2, ($2 + $6) / 2, ($3 + $7) / 2, ($4 + $8) / 2 }' \
+    >> "$W/$1.res"
 }
 # the median of each column over the rounds
 median() {  # name → "req/s p50 p99 cpu"
@@ -155,8 +163,14 @@ run a_direct "$UP_PID" "http://127.0.0.1:$UP/bench/x"
 run b0_nginx_no_token "$NGX_PID" "http://127.0.0.1:$NGX0/bench/x"
 for r in $(seq "$ROUNDS"); do
   echo "-- round $r"
-  run b_nginx "$NGX_PID" "http://127.0.0.1:$NGX/bench/x" -H "Authorization: Bearer $TOKEN"
+  # (b) in two halves, before and after (c): the host's pace changes within seconds here, and
+  # (c) is compared with the mean of the two (a change during the round weighs on both sides)
+  RUN_SECS=$(( (SECS + 1) / 2 )) run b_nginx_before "$NGX_PID" "http://127.0.0.1:$NGX/bench/x" -H "Authorization: Bearer $TOKEN"
   run c_gatepass_same_token "$GP_PID" "http://127.0.0.1:$GW/bench/x" -H "Authorization: Bearer $TOKEN"
+  RUN_SECS=$(( (SECS + 1) / 2 )) run b_nginx_after "$NGX_PID" "http://127.0.0.1:$NGX/bench/x" -H "Authorization: Bearer $TOKEN"
+  merge b_nginx b_nginx_before b_nginx_after
+  printf '%-28s %10s req/s   p50 %-9s p99 %-9s CPU %5s us/req (the mean of the two halves)\n' b_nginx \
+    $(tail -1 "$W/b_nginx.res" | awk '{print $1, $2 "ms", $3 "ms", $4}')
   TOKENS="$W/tokens.txt" run d_gatepass_token_pool "$GP_PID" "http://127.0.0.1:$GW/bench/x" -s "$W/pool.lua"
   # the RSA verify floor next to (d), on the same core: the machine's pace changes between rounds
   taskset -c 0 openssl speed -seconds 2 rsa2048 2>/dev/null | awk '/^rsa 2048/ {print $7}' >> "$W/floor.res"

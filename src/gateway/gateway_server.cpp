@@ -999,11 +999,9 @@ void gateway_server::impl::wait_request(std::shared_ptr<client_conn> c, bool fir
         auto* self = c->server.get();
         self->slots[c->loop].idle.erase(*c);
         c->deadline = mono_clock::time_point::max();
+        // idle too long, drained, or the socket failed: closed with the connection
         if (ec) return;
-        c->quick =
-            mono_clock::now() - c->waiting_since <
-            std::chrono::milliseconds(
-                250);  // idle too long, drained, or the socket failed: closed with the connection
+        c->quick = mono_clock::now() - c->waiting_since < std::chrono::milliseconds(250);
         auto& loop = *self->loops[c->loop];
         asio::co_spawn(loop, self->serve(std::move(c), first), asio::detached);
       });
