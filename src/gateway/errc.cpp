@@ -48,6 +48,8 @@ class category final : public std::error_category {
         return "CONNECT and TRACE are not proxied";
       case errc::path_ambiguous:
         return "the path names another route with its parameters (;) than without them";
+      case errc::path_encoded_twice:
+        return "a dot, slash or backslash escaped twice (%252e) or as overlong UTF-8 (%C0%AE)";
     }
     return "unknown gateway error";
   }

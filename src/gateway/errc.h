@@ -26,6 +26,7 @@ enum class errc {
   forward_auth_incomplete,    // forward-auth request names no original method or URI → 400
   method_refused,             // CONNECT (no tunnels) → 400, TRACE (echoes credentials) → 405
   path_ambiguous,             // another route with the path's ';' parameters than without → 400
+  path_encoded_twice,         // '.', '/' or '\' escaped twice (%252e) or as overlong UTF-8 → 400
 };
 
 const std::error_category& gateway_category() noexcept;

@@ -98,6 +98,40 @@ std::error_code append_segment(std::string_view raw, std::string& out) {
   return {};
 }
 
+// A normalized segment that a server decoding once more, or decoding UTF-8 leniently, reads as
+// another path: '.', '/' or '\\' escaped twice ("%252e", "%252F", "%255c"), or one of them as
+// overlong UTF-8 ("%C0%AE", "%C0%AF", "%C1%9C", "%E0%80%AE", ...). Old IIS and Tomcat decoders, a
+// second proxy, or an application that decodes its route parameters again serve "/public/%252e
+// %252e/admin" as "/admin". Bytes C0 and C1 never occur in UTF-8, nor E0 before 80-9F or F0
+// before 80-8F (overlong forms, RFC 3629 §3), so nothing valid is refused with them.
+bool encoded_twice(std::string_view seg) {
+  // escapes come out of append_segment as '%' and two uppercase hex digits
+  auto escaped = [&](std::size_t i) -> int {
+    if (i + 2 >= seg.size() || seg[i] != '%') return -1;
+    return hex_value(seg[i + 1]) * 16 + hex_value(seg[i + 2]);
+  };
+  for (std::size_t i = 0; i + 2 < seg.size(); ++i) {
+    const int v = escaped(i);
+    if (v < 0) continue;
+    if (v == '%') {  // "%25" and then what a second decoding would read as an escape
+      if (i + 5 <= seg.size()) {
+        const int hi = hex_value(seg[i + 3]);
+        const int lo = hex_value(seg[i + 4]);
+        const int twice = hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+        if (twice == '.' || twice == '/' || twice == '\\' || twice == 0xC0 || twice == 0xC1)
+          return true;
+      }
+    } else if (v == 0xC0 || v == 0xC1) {
+      return true;
+    } else if (v == 0xE0 || v == 0xF0) {
+      const int next = escaped(i + 3);
+      if (next >= 0x80 && next < (v == 0xE0 ? 0xA0 : 0x90)) return true;
+    }
+    i += 2;
+  }
+  return false;
+}
+
 // Full percent-decoding of a (normalized) path piece for parameter values; a malformed escape,
 // impossible after normalize_path, is kept as it is.
 std::string percent_decode(std::string_view s) {
@@ -172,6 +206,7 @@ result<std::string> normalize_path(std::string_view path) {
     out.push_back('/');
     if (auto ec = append_segment(path.substr(start, end - start), out)) return ec;
     const std::string_view seg = std::string_view(out).substr(mark + 1);
+    if (encoded_twice(seg)) return std::error_code(errc::path_encoded_twice);
     if (const auto semi = seg.find(';'); semi != std::string_view::npos) {
       // "..;x" is ".." to Tomcat and Spring, which drop path parameters before resolving dot
       // segments ("/user/..;/admin" serves "/admin"): a dot segment with parameters is refused

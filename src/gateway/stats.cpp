@@ -101,7 +101,8 @@ std::string stats::render(const std::vector<std::shared_ptr<authenticator>>& aut
                                         "forward_auth_ambiguous",
                                         "forward_auth_incomplete",
                                         "method_refused",
-                                        "path_ambiguous"};
+                                        "path_ambiguous",
+                                        "path_encoded_twice"};
   for (std::size_t i = 1; i < std::size(gateway_names); ++i)
     if (auto n = totals_->denied_gateway[i].load(); n != 0)
       o << metric_denied << "{reason=\"" << gateway_names[i] << "\"} " << n << "\n";

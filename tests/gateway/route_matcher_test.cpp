@@ -282,7 +282,30 @@ TEST(NormalizePath, Table) {
       {"/%3A", "/%3A"},
       {"/a%20b", "/a%20b"},
       {"/%25", "/%25"},
-      {"/%252e%252e/x", "/%252e%252e/x"},  // no double decoding
+      // escaped twice or as overlong UTF-8: a server decoding once more (or leniently) reads
+      // '.', '/' or '\\' there
+      {"/public/%252e%252e/admin", nullptr, errc::path_encoded_twice},
+      {"/public/%252E%252E/admin", nullptr, errc::path_encoded_twice},
+      {"/a/%25%32%65%25%32%65/b", nullptr, errc::path_encoded_twice},  // the same, more escaped
+      {"/a%252fadmin", nullptr, errc::path_encoded_twice},
+      {"/a%255Cb", nullptr, errc::path_encoded_twice},
+      {"/public/%C0%AE%C0%AE/admin", nullptr, errc::path_encoded_twice},
+      {"/public/%c0%ae./admin", nullptr, errc::path_encoded_twice},
+      {"/a%C0%AFb", nullptr, errc::path_encoded_twice},
+      {"/a%c1%9cb", nullptr, errc::path_encoded_twice},
+      {"/public/\xC0\xAE\xC0\xAE/admin", nullptr, errc::path_encoded_twice},  // raw bytes
+      {"/%E0%80%AE%E0%80%AE/x", nullptr, errc::path_encoded_twice},
+      {"/%F0%80%80%AE/x", nullptr, errc::path_encoded_twice},
+      {"/%25C0%25AE/x", nullptr, errc::path_encoded_twice},
+      // what is not one of those passes as it is, and decoded once is what was matched
+      {"/%252", "/%252"},
+      {"/%2541", "/%2541"},  // "%A" decoded twice: a letter, no other path
+      {"/100%25", "/100%25"},
+      {"/%25/x", "/%25/x"},
+      {"/%E0%A4%85", "/%E0%A4%85"},        // U+0905, a valid three-byte form after E0
+      {"/%F0%9F%98%80", "/%F0%9F%98%80"},  // U+1F600 after F0
+      {"/%C2%AE", "/%C2%AE"},              // U+00AE
+      {"/a%E0", "/a%E0"},                  // a lone lead byte: no overlong dot
       {"/%c3%a9", "/%C3%A9"},
       {"/a:b@c!$&'()*+,;=", "/a:b@c!$&'()*+,;="},
       {"/a/%2F/b", nullptr, errc::path_encoded_slash},

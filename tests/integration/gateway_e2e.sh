@@ -7,7 +7,7 @@ BIN=$(readlink -f "$1")
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 source "$ROOT/tests/support/e2e_lib.sh"
 e2e_start e2e
-ISS=$(free_port); GW=$(free_port); UP=$(free_port); DEAD=$(free_port); NGX=$(free_port)
+ISS=$(free_port); GW=$(free_port); UP=$(free_port); DEAD=$(free_port)
 export GATEPASS_PASSPHRASE=e2e-passphrase
 cd "$W"
 "$BIN" init --dir "$W" --issuer "http://127.0.0.1:$ISS" --audience my-audience >/dev/null 2>&1 || { echo "init failed"; exit 1; }
@@ -158,6 +158,8 @@ check "path parameters naming another route than the path without them ('admin;x
   "$(code -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/admin;x/a")"
 check "a raw '#' (an upstream serves the path before it) and '..;' (Tomcat's '..'): 400 each, no token needed to be refused" "400 400" \
   "$(code --request-target '/public/x/../../myfunction/protected/admin#' "$G/") $(code --path-as-is -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/..;/admin/x")"
+check "dots escaped twice or as overlong UTF-8 (a server decoding again serves the admin path): 400 each" "400 400 400" \
+  "$(code --path-as-is -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/%252e%252e/admin/x") $(code --path-as-is -H "Authorization: Bearer $USER_T" "$G/myfunction/protected/user/%C0%AE%C0%AE/admin/x") $(code --path-as-is "$G/public/%E0%80%AE%E0%80%AE/myfunction/protected/admin/x")"
 body=$(curl -s --path-as-is -H "Authorization: Bearer $USER_T" "$G//myfunction//protected/user/./b")
 contains "duplicate slashes merged, upstream gets the normalized path" '"path": "/myfunction/protected/user/b"' "$body"
 
@@ -313,6 +315,9 @@ check "metrics after SIGHUP carry on (requests by route do not fall back), verif
 
 # nginx auth_request in front of the forward-auth endpoint
 if command -v nginx >/dev/null; then
+  # its port chosen now, not at the start: a port left unbound for a minute of tests can be
+  # taken meanwhile as the local port of an outgoing connection
+  NGX=$(free_port)
   mkdir -p "$W/nginx"
   cat > "$W/nginx/nginx.conf" <<NGINX
 worker_processes 1; daemon off; pid $W/nginx/nginx.pid; error_log $W/nginx/error.log warn;
@@ -346,9 +351,12 @@ http {
   }
 }
 NGINX
-  nginx -c "$W/nginx/nginx.conf" -p "$W/nginx" 2>"$W/nginx/start.log" & PIDS+=($!)
+  nginx -c "$W/nginx/nginx.conf" -p "$W/nginx" 2>"$W/nginx/start.log" & NGX_PID=$!; PIDS+=($NGX_PID)
   for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$NGX/" && break; sleep 0.1; done
   N="http://127.0.0.1:$NGX"
+  # what answers on its port is this nginx (a check against another listener proves nothing)
+  check "nginx auth_request: nginx runs, and answers on its port" "running nginx" \
+    "$(kill -0 "$NGX_PID" 2>/dev/null && echo running || echo "exited: $(cat "$W/nginx/start.log" "$W/nginx/error.log" 2>/dev/null)") $(curl -s -o /dev/null -w '%header{server}' "$N/" | cut -d/ -f1)"
   check "nginx auth_request: allowed" 200 "$(code -H "Authorization: Bearer $USER_T" "$N/myfunction/protected/user/a")"
   body=$(curl -s -H "Authorization: Bearer $USER_T" -H "X-Gatepass-Sub: mallory" -H "X-Gatepass-Scopes: ADMIN" "$N/myfunction/protected/user/a")
   contains "nginx auth_request: claims forwarded" '"sub": "alice"' "$body"
