@@ -98,40 +98,6 @@ std::error_code append_segment(std::string_view raw, std::string& out) {
   return {};
 }
 
-// A normalized segment that a server decoding once more, or decoding UTF-8 leniently, reads as
-// another path: '.', '/' or '\\' escaped twice ("%252e", "%252F", "%255c"), or one of them as
-// overlong UTF-8 ("%C0%AE", "%C0%AF", "%C1%9C", "%E0%80%AE", ...). Old IIS and Tomcat decoders, a
-// second proxy, or an application that decodes its route parameters again serve "/public/%252e
-// %252e/admin" as "/admin". Bytes C0 and C1 never occur in UTF-8, nor E0 before 80-9F or F0
-// before 80-8F (overlong forms, RFC 3629 §3), so nothing valid is refused with them.
-bool encoded_twice(std::string_view seg) {
-  // escapes come out of append_segment as '%' and two uppercase hex digits
-  auto escaped = [&](std::size_t i) -> int {
-    if (i + 2 >= seg.size() || seg[i] != '%') return -1;
-    return hex_value(seg[i + 1]) * 16 + hex_value(seg[i + 2]);
-  };
-  for (std::size_t i = 0; i + 2 < seg.size(); ++i) {
-    const int v = escaped(i);
-    if (v < 0) continue;
-    if (v == '%') {  // "%25" and then what a second decoding would read as an escape
-      if (i + 5 <= seg.size()) {
-        const int hi = hex_value(seg[i + 3]);
-        const int lo = hex_value(seg[i + 4]);
-        const int twice = hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
-        if (twice == '.' || twice == '/' || twice == '\\' || twice == 0xC0 || twice == 0xC1)
-          return true;
-      }
-    } else if (v == 0xC0 || v == 0xC1) {
-      return true;
-    } else if (v == 0xE0 || v == 0xF0) {
-      const int next = escaped(i + 3);
-      if (next >= 0x80 && next < (v == 0xE0 ? 0xA0 : 0x90)) return true;
-    }
-    i += 2;
-  }
-  return false;
-}
-
 // Full percent-decoding of a (normalized) path piece for parameter values; a malformed escape,
 // impossible after normalize_path, is kept as it is.
 std::string percent_decode(std::string_view s) {
@@ -150,6 +116,45 @@ std::string percent_decode(std::string_view s) {
     out.push_back(s[i]);
   }
   return out;
+}
+
+// Bytes no UTF-8 text holds that a lenient decoder reads as ASCII: C0 and C1 (two-byte overlong
+// forms: C0 AE is '.', C0 AF '/', C1 9C '\\'), E0 before 80-9F and F0 before 80-8F (three- and
+// four-byte overlong forms, RFC 3629 §3), F8-FF (the five- and six-byte forms of old decoders, and
+// bytes never used).
+bool overlong_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0xC0 || c == 0xC1 || c >= 0xF8) return true;
+    if ((c == 0xE0 || c == 0xF0) && i + 1 < s.size()) {
+      const auto n = static_cast<unsigned char>(s[i + 1]);
+      if (n >= 0x80 && n < (c == 0xE0 ? 0xA0 : 0x90)) return true;
+    }
+  }
+  return false;
+}
+
+// A normalized segment that a server reads as another path when it decodes it once more (or
+// again and again), or decodes UTF-8 leniently: one that holds overlong UTF-8 once decoded, or a
+// decoding after the first that yields '/', '\\', NUL, overlong UTF-8 or a dot segment. Old IIS
+// and Tomcat decoders, a second proxy, or an application decoding its route parameters again
+// serve "/public/%252e%252e/admin" or "/public/%C0%AE%C0%AE/admin" as "/admin". Escapes that decode
+// to nothing of the kind ("%2541", "100%25", "a%252eb") pass.
+bool decodes_to_another_path(std::string_view seg) {
+  if (seg.find('%') == std::string_view::npos) return false;  // raw bytes over 7F come escaped
+  std::string cur = percent_decode(seg);
+  if (overlong_utf8(cur)) return true;
+  for (int decodings = 2; decodings <= 4; ++decodings) {
+    std::string next = percent_decode(cur);
+    if (next == cur) return false;
+    if (overlong_utf8(next) ||
+        next.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos)
+      return true;
+    const std::string_view bare = std::string_view(next).substr(0, next.find(';'));
+    if (bare == "." || bare == "..") return true;
+    cur = std::move(next);
+  }
+  return true;  // still escaped after four decodings: no path is written so but an attack
 }
 
 // The part of a path the segments are matched against: one trailing slash ignored, "/" → "".
@@ -206,7 +211,7 @@ result<std::string> normalize_path(std::string_view path) {
     out.push_back('/');
     if (auto ec = append_segment(path.substr(start, end - start), out)) return ec;
     const std::string_view seg = std::string_view(out).substr(mark + 1);
-    if (encoded_twice(seg)) return std::error_code(errc::path_encoded_twice);
+    if (decodes_to_another_path(seg)) return std::error_code(errc::path_encoded_twice);
     if (const auto semi = seg.find(';'); semi != std::string_view::npos) {
       // "..;x" is ".." to Tomcat and Spring, which drop path parameters before resolving dot
       // segments ("/user/..;/admin" serves "/admin"): a dot segment with parameters is refused

@@ -297,9 +297,22 @@ TEST(NormalizePath, Table) {
       {"/%E0%80%AE%E0%80%AE/x", nullptr, errc::path_encoded_twice},
       {"/%F0%80%80%AE/x", nullptr, errc::path_encoded_twice},
       {"/%25C0%25AE/x", nullptr, errc::path_encoded_twice},
+      // any byte of an overlong form escaped twice, escapes three deep, five- and six-byte forms
+      {"/public/%25E0%2580%25AE%25E0%2580%25AE/admin/x", nullptr, errc::path_encoded_twice},
+      {"/public/%E0%2580%AE%E0%2580%AE/admin/x", nullptr, errc::path_encoded_twice},
+      {"/%25E0%80%AE/x", nullptr, errc::path_encoded_twice},
+      {"/%25F0%2580%2580%25AE/x", nullptr, errc::path_encoded_twice},
+      {"/public/%25252e%25252e/admin/x", nullptr, errc::path_encoded_twice},
+      {"/a/%2525252F/b", nullptr, errc::path_encoded_twice},
+      {"/%F8%80%80%80%AE/x", nullptr, errc::path_encoded_twice},
+      {"/%FC%80%80%80%80%AE/x", nullptr, errc::path_encoded_twice},
+      {"/a/%252e%252e%253bx/b", nullptr, errc::path_encoded_twice},  // "..;x": ".." to Tomcat
+      {"/a/%2500/b", nullptr, errc::path_encoded_twice},             // NUL decoded twice
       // what is not one of those passes as it is, and decoded once is what was matched
       {"/%252", "/%252"},
-      {"/%2541", "/%2541"},  // "%A" decoded twice: a letter, no other path
+      {"/%2541", "/%2541"},      // "%A" decoded twice: a letter, no other path
+      {"/a%252eb", "/a%252eb"},  // "a.b" decoded twice: the same segment
+      {"/%25252", "/%25252"},
       {"/100%25", "/100%25"},
       {"/%25/x", "/%25/x"},
       {"/%E0%A4%85", "/%E0%A4%85"},        // U+0905, a valid three-byte form after E0

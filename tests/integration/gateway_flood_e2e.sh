@@ -187,6 +187,8 @@ YAML
   [[ $(cat "$W/dns/second") == 504 && $(( t1 - t0 )) -lt 3000 ]] && r=yes ||
     r="no: $(cat "$W/dns/second") after $(( t1 - t0 )) ms"
   check "the next request for the hung name: a 504 at the connect timeout as well" yes "$r"
+elif [[ -n ${CI:-} ]]; then  # CI runs as root: there a skip would hide a regression
+  fails=$((fails + 1)); echo "FAIL the hung-resolver checks need a mount namespace (unshare -m, root)"
 else
   echo "NOT RUN (not passed): the hung-resolver checks need a mount namespace (unshare -m, root)"
 fi
