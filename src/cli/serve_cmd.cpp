@@ -1,6 +1,7 @@
 // gatepass serve: the issuer (and, when configured, the gateway) on one event loop per core.
 // Rotates on schedule, picks up keys changed by another process, drains on SIGTERM.
 #include <poll.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -26,7 +27,8 @@ namespace asio = boost::asio;
 namespace {
 
 // The store's clients plus the config's; null when the store cannot be read (keep the last good).
-std::shared_ptr<const issuer::client_registry> load_clients(context& ctx) {
+std::shared_ptr<const issuer::client_registry> load_clients(
+    context& ctx, const issuer::client_registry* running = nullptr) {
   std::vector<keys::client_record> all;
   if (auto stored = ctx.store->load_clients()) {
     all = std::move(*stored);
@@ -36,7 +38,26 @@ std::shared_ptr<const issuer::client_registry> load_clients(context& ctx) {
   }
   for (const auto& c : ctx.cfg.clients)
     all.push_back(keys::client_record{c.id, c.secret_hash, c.scopes, c.audience, 0});
-  return std::make_shared<issuer::client_registry>(std::move(all));
+  return std::make_shared<issuer::client_registry>(std::move(all), running);
+}
+
+// Every connection is a descriptor, and the soft open-files limit is often 1024: it is raised to
+// the hard limit (as Go's runtime does at start), and a limit still short of what the connection
+// caps allow is said at start. Past it, accepts pause (net/accept_pause.h) and new connections
+// wait in the listen queue; the cap itself is never reached.
+void raise_open_files_limit(std::size_t wanted) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit up = rl;
+    up.rlim_cur = rl.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &up) == 0) rl = up;
+  }
+  if (rl.rlim_cur != RLIM_INFINITY && wanted > rl.rlim_cur)
+    std::cerr << "gatepass: warning: the open-files limit is " << rl.rlim_cur << ", below the "
+              << wanted
+              << " descriptors the connection limits allow: raise it (ulimit -n, systemd "
+                 "LimitNOFILE=) or lower gateway.limits.max_connections\n";
 }
 
 int run_serve(const std::string& config_flag, unsigned threads) {
@@ -49,6 +70,9 @@ int run_serve(const std::string& config_flag, unsigned threads) {
     return 2;
   }
   if (gateway_on && ctx.cfg.gateway->threads != 0) threads = ctx.cfg.gateway->threads;
+  // (a request in flight holds an upstream connection too: those are on top)
+  raise_open_files_limit((gateway_on ? ctx.cfg.gateway->limits.max_connections : 0) +
+                         (issuer_on ? net::server_limits{}.max_connections : 0) + 64);
 
   // One event loop per core for the gateway; the issuer, timers and signals live on loop 0.
   const unsigned loop_count = gateway_on ? threads : 1;
@@ -194,7 +218,7 @@ int run_serve(const std::string& config_flag, unsigned threads) {
         }
         if (now >= next_clients) {
           next_clients = now + std::chrono::seconds(5);
-          if (auto c = load_clients(ctx)) svc->set_clients(std::move(c));
+          if (auto c = load_clients(ctx, svc->clients().get())) svc->set_clients(std::move(c));
         }
       }
     });

@@ -41,6 +41,7 @@
 #include "gateway/jwks_cache.h"
 #include "gateway/query_params.h"
 #include "jose/errc.h"
+#include "net/accept_pause.h"
 #include "net/http_server.h"
 
 namespace gatepass::gateway {
@@ -889,6 +890,13 @@ void gateway_server::impl::accept(std::size_t i) {
   acc.async_accept(*loops[i], [self = shared_from_this(), i](beast::error_code ec,
                                                              tcp_socket socket) {
     if (ec == asio::error::operation_aborted || self->stopping) return;
+    if (ec && net::accept_must_pause(ec, "gateway listener")) {
+      auto pause = std::make_shared<asio::steady_timer>(*self->loops[i], net::accept_pause);
+      pause->async_wait([self, i, pause](beast::error_code wec) {
+        if (!wec && !self->stopping) self->accept(i);
+      });
+      return;
+    }
     if (!ec) {
       const auto st = self->current();
       if (static_cast<std::size_t>(st->counters->connections()) >= st->cfg.limits.max_connections) {

@@ -45,8 +45,21 @@ bool verify_client_secret(const std::string& encoded_hash, const std::string& se
   return argon2id_verify(encoded_hash.c_str(), secret.data(), secret.size()) == ARGON2_OK;
 }
 
-client_registry::client_registry(std::vector<keys::client_record> clients)
-    : clients_(std::move(clients)) {}
+client_registry::client_registry(std::vector<keys::client_record> clients,
+                                 const client_registry* carried)
+    : clients_(std::move(clients)) {
+  if (carried == nullptr) return;
+  // the hash each id resolves to, as authenticate() finds it (the last record with the id)
+  std::unordered_map<std::string, const std::string*> now, before;
+  for (const auto& c : clients_) now[c.id] = &c.secret_hash;
+  for (const auto& c : carried->clients_) before[c.id] = &c.secret_hash;
+  std::lock_guard lock(carried->m_);
+  for (const auto& [id, digest] : carried->verified_) {
+    const auto n = now.find(id);
+    const auto b = before.find(id);
+    if (n != now.end() && b != before.end() && *n->second == *b->second) verified_[id] = digest;
+  }
+}
 
 bool client_registry::verified(const std::string& id, const std::string& secret) const {
   const std::string digest = sha256(secret);

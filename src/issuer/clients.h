@@ -20,7 +20,12 @@ bool verify_client_secret(const std::string& encoded_hash, const std::string& se
 
 class client_registry {
  public:
-  explicit client_registry(std::vector<keys::client_record> clients);
+  /// `carried`: the registry this one replaces (the store is read again every few seconds). Its
+  /// verified secrets stay verified for the clients whose stored hash did not change, so a
+  /// reload never sends every client back to an argon2 check (which a flood of wrong secrets
+  /// would then hold up).
+  explicit client_registry(std::vector<keys::client_record> clients,
+                           const client_registry* carried = nullptr);
   /// The client when id and secret match; nullptr otherwise (the same argon2 cost for an
   /// unknown id and for a wrong secret of a known one).
   const keys::client_record* authenticate(const std::string& id, const std::string& secret) const;

@@ -22,6 +22,7 @@ class issuer_service {
   /// Swaps in a new key ring (after a rotation or a change by another process).
   void set_ring(std::shared_ptr<const keys::key_ring> ring);
   void set_clients(std::shared_ptr<const client_registry> clients);
+  std::shared_ptr<const client_registry> clients() const;
   std::shared_ptr<const keys::key_ring> ring() const;
 
   net::http_response handle(const net::http_request& req, std::int64_t now) const;
@@ -42,7 +43,6 @@ class issuer_service {
     std::string discovery;
   };
   std::shared_ptr<const published> current() const;
-  std::shared_ptr<const client_registry> clients() const;
   net::http_response token_endpoint(const net::http_request& req, std::int64_t now) const;
 
   config::issuer_section cfg_;

@@ -193,4 +193,46 @@ else
   echo "NOT RUN (not passed): the hung-resolver checks need a mount namespace (unshare -m, root)"
 fi
 
+# ==== out of descriptors: an issuer and a gateway under an open-files limit of 64, sent more
+# connections than that. accept then fails with EMFILE at once every time it is tried; the
+# listeners pause and try again (they spun at 100 % of every core before), say so, and serve
+# again once connections close.
+ISS4=$(free_port); GW4=$(free_port)
+mkdir -p "$W/fd"
+"$BIN" init --dir "$W/fd" --issuer "http://127.0.0.1:$ISS4" --audience my-audience >/dev/null 2>&1
+cat > "$W/fd/gatepass.yaml" <<YAML
+issuer: { url: "http://127.0.0.1:$ISS4", audience: [my-audience], listen: "127.0.0.1:$ISS4" }
+keys: { store: "file:keys", algorithm: RS256, passphrase_env: GATEPASS_PASSPHRASE }
+gateway:
+  listen: 127.0.0.1:$GW4
+  threads: 2
+  access_log: false
+  routes:
+    - { method: GET, path: "/public/{proxy+}", upstream: "http://127.0.0.1:$UP" }
+YAML
+(ulimit -n 64 && exec "$BIN" --config "$W/fd/gatepass.yaml" serve) > "$W/fd/serve.log" 2>&1 &
+FD_PID=$!; PIDS+=($FD_PID)
+wait_http "http://127.0.0.1:$GW4/healthz"
+spent=$(python3 - "$GW4" "$ISS4" "$FD_PID" <<'PY'
+import socket, sys, time
+gw, iss, pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+def ticks():  # utime + stime of the whole process, in clock ticks
+    f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])
+socks = [socket.create_connection(("127.0.0.1", gw)) for _ in range(100)]
+socks += [socket.create_connection(("127.0.0.1", iss)) for _ in range(10)]
+time.sleep(0.5)
+t0 = ticks(); time.sleep(2); t1 = ticks()
+for s in socks: s.close()
+print(t1 - t0)
+PY
+)
+hz=$(getconf CLK_TCK)
+[[ -n $spent && $spent -lt $(( hz * 2 / 5 )) ]] && r=yes || r="no: ${spent:-?} ticks of $(( hz * 2 )) in 2 s"
+check "out of descriptors: the listeners pause (under a fifth of a core), not spin" yes "$r"
+wait_http "http://127.0.0.1:$GW4/public/x" 30; wait_http "http://127.0.0.1:$ISS4/.well-known/jwks.json" 30
+check "out of descriptors: said at start and at the failing accepts; both serve again once connections close" \
+  "said said 200 200" \
+  "$(grep -q 'open-files limit is 64' "$W/fd/serve.log" && echo said || echo silent) $(grep -q 'accept: Too many open files' "$W/fd/serve.log" && echo said || echo silent) $(code "http://127.0.0.1:$GW4/public/x") $(code "http://127.0.0.1:$ISS4/.well-known/jwks.json")"
+
 summary gateway_flood_e2e || { tail -20 "$W/serve.log"; exit 1; }

@@ -410,5 +410,35 @@ TEST(Clients, Argon2idHashesVerifyOnlyTheirSecret) {
   EXPECT_NE(generate_client_secret(), generate_client_secret());
 }
 
+// The store is read again every few seconds: a client verified before stays verified (no argon2
+// check, so no wait behind a flood of wrong secrets in the hashing queue) while its stored hash
+// is the same; a changed secret or a removed client is checked again, or refused.
+TEST(Clients, AReloadKeepsVerifiedSecretsOnlyWhereTheHashIsUnchanged) {
+  const std::string ha = hash_client_secret("sa"), hb = hash_client_secret("sb"),
+                    hc = hash_client_secret("sc"), hb2 = hash_client_secret("sb2");
+  const auto rec = [](std::string id, std::string hash) {
+    return keys::client_record{std::move(id), std::move(hash), {"USER"}, {}, 0};
+  };
+  client_registry first({rec("a", ha), rec("b", hb), rec("c", hc)});
+  ASSERT_NE(first.authenticate("a", "sa"), nullptr);
+  ASSERT_NE(first.authenticate("b", "sb"), nullptr);
+  ASSERT_NE(first.authenticate("c", "sc"), nullptr);
+  ASSERT_TRUE(first.verified("a", "sa"));
+
+  // b's secret rotated, c removed, d added
+  client_registry second({rec("a", ha), rec("b", hb2), rec("d", hc)}, &first);
+  EXPECT_TRUE(second.verified("a", "sa"));
+  EXPECT_FALSE(second.verified("a", "sb"));
+  EXPECT_FALSE(second.verified("b", "sb"));  // the old secret: checked again, and refused
+  EXPECT_EQ(second.authenticate("b", "sb"), nullptr);
+  EXPECT_NE(second.authenticate("b", "sb2"), nullptr);
+  EXPECT_FALSE(second.verified("c", "sc"));
+  EXPECT_EQ(second.authenticate("c", "sc"), nullptr);
+  EXPECT_FALSE(second.verified("d", "sc"));  // a new id is verified by argon2 first
+
+  client_registry fresh({rec("a", ha)});  // without the running registry: all checked again
+  EXPECT_FALSE(fresh.verified("a", "sa"));
+}
+
 }  // namespace
 }  // namespace gatepass::issuer

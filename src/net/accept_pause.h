@@ -1,0 +1,38 @@
+// What a listener does when accept fails for want of descriptors or memory (EMFILE, ENFILE,
+// ENOBUFS, ENOMEM): the next accept would fail at once too, as long as nothing is closed, and a
+// loop of them takes the whole core from the connections being served. Accepting resumes after
+// a pause instead, as nginx's does; the connections waiting meanwhile stay in the listen queue.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/error.hpp>
+#include <boost/system/error_code.hpp>
+#include <chrono>
+#include <iostream>
+#include <string_view>
+
+namespace gatepass::net {
+
+inline constexpr std::chrono::milliseconds accept_pause{100};
+
+/// True for the accept errors that call for a pause; says so on stderr, once per 10 s at most.
+inline bool accept_must_pause(const boost::system::error_code& ec, std::string_view listener) {
+  namespace e = boost::asio::error;
+  if (ec != e::no_descriptors && ec != boost::system::errc::too_many_files_open_in_system &&
+      ec != e::no_buffer_space && ec != e::no_memory)
+    return false;
+  static std::atomic<std::int64_t> last_said{0};
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+  auto said = last_said.load();
+  if (now - said >= 10 && last_said.compare_exchange_strong(said, now))
+    std::cerr << "gatepass: " << listener << ": accept: " << ec.message()
+              << "; accepting again every " << accept_pause.count()
+              << " ms until descriptors are free (raise the open-files limit, ulimit -n, or "
+                 "lower max_connections)"
+              << std::endl;
+  return true;
+}
+
+}  // namespace gatepass::net
