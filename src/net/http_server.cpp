@@ -110,7 +110,21 @@ class session : public std::enable_shared_from_this<session> {
     parser_->header_limit(static_cast<std::uint32_t>(server_->limits.header_limit));
     parser_->body_limit(server_->limits.body_limit);
     idle_ = true;
-    stream_.expires_after(first_ ? server_->limits.read_timeout : server_->limits.idle_timeout);
+    if (first_ || buffer_.size() != 0) return read_head();
+    // Between requests the wait is idle_timeout, until the next request's first bytes arrive;
+    // from then on the head has read_timeout, as a first request's has (a head sent a byte a
+    // second held a keep-alive connection for idle_timeout)
+    stream_.expires_after(server_->limits.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->fail(ec);
+                              self->buffer_.commit(n);
+                              self->read_head();
+                            });
+  }
+
+  void read_head() {
+    stream_.expires_after(server_->limits.read_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&session::on_header, shared_from_this()));
   }

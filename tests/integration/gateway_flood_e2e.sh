@@ -32,6 +32,36 @@ python3 "$ROOT/examples/echo_upstream.py" "$UP" >/dev/null 2>&1 & PIDS+=($!)
 wait_http "http://127.0.0.1:$GW/readyz" || { echo "gateway not ready"; cat "$W/serve.log"; exit 1; }
 wait_http "http://127.0.0.1:$UP/"
 G="http://127.0.0.1:$GW"
+# In the background while the flood runs: a keep-alive connection to the issuer whose second
+# request's head comes a byte a second. Its head gets the read timeout (10 s) from its first
+# byte, as a first request's does, not the idle timeout (60 s). Seconds from the first byte to
+# the close go to slow.out.
+python3 - "$ISS" > "$W/slow.out" 2>&1 <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+s.settimeout(5)
+got = b""
+while b"\r\n\r\n" not in got:
+    got += s.recv(4096)
+time.sleep(1)
+head = b"GET /.well-known/jwks.json HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 64
+s.settimeout(1)
+t0 = time.monotonic()
+for b in head:
+    try:
+        s.sendall(bytes([b]))
+        if s.recv(4096) == b"":
+            break
+    except socket.timeout:
+        pass
+    except OSError:
+        break
+    if time.monotonic() - t0 > 25:
+        break
+print(round(time.monotonic() - t0))
+PY
+SLOW=$!
 fetches() {  # JWKS fetches so far (ok + failed)
   curl -s "$G/metrics" | awk '/^gatepass_jwks_fetch_total\{authorizer="jwtAuthorizer"/ {n += $2} END {print n + 0}'
 }
@@ -192,6 +222,11 @@ elif [[ -n ${CI:-} ]]; then  # CI runs as root: there a skip would hide a regres
 else
   echo "NOT RUN (not passed): the hung-resolver checks need a mount namespace (unshare -m, root)"
 fi
+
+wait "$SLOW"
+slow=$(cat "$W/slow.out")
+[[ $slow =~ ^[0-9]+$ && $slow -ge 9 && $slow -le 14 ]] && r=yes || r="no: closed after ${slow}s"
+check "issuer: a keep-alive request's head trickled a byte a second is cut at the read timeout (10 s)" yes "$r"
 
 # ==== out of descriptors: an issuer and a gateway under an open-files limit of 64, sent more
 # connections than that. accept then fails with EMFILE at once every time it is tried; the
