@@ -28,4 +28,8 @@ std::optional<boost::json::object> custom_claims(const std::string& json_source,
 /// Reads a whole file, or stdin for "-"; throws std::runtime_error naming the file.
 std::string read_input(const std::string& path);
 
+/// A --kid given on the command line: 1 to 100 characters, none of them a control character
+/// (a kid is printed by `keys list` and logged; a line break in one forges lines there).
+CLI::Validator kid_text();
+
 }  // namespace gatepass::cli

@@ -292,7 +292,7 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   auto ka = std::make_shared<keys_args>();
   auto* gen = keys_cmd->add_subcommand(
       "generate", "Create a key (next; current when the store is empty or --current)");
-  gen->add_option("--kid", ka->kid, "Key id (default: RFC 7638 thumbprint)");
+  gen->add_option("--kid", ka->kid, "Key id (default: RFC 7638 thumbprint)")->check(kid_text());
   gen->add_flag("--current", ka->current, "Make it the signing key at once");
   gen->callback([&status, &config_flag, ka] {
     status.code = guarded([&] {
@@ -310,7 +310,8 @@ void add_issuer_commands(CLI::App& app, exit_status& status, std::string& config
   auto* imp = keys_cmd->add_subcommand(
       "import", "Import a PEM private key (openssl genrsa / genpkey output)");
   imp->add_option("file", ka->file, "PEM file (PKCS#1, SEC1 or PKCS#8)")->required();
-  imp->add_option("--kid", ka->kid, "Key id to keep (default: RFC 7638 thumbprint)");
+  imp->add_option("--kid", ka->kid, "Key id to keep (default: RFC 7638 thumbprint)")
+      ->check(kid_text());
   imp->add_flag("--as-next", ka->as_next,
                 "Publish it as the next key instead of signing with it now");
   imp->add_option("--passphrase-env", ka->passphrase_env,

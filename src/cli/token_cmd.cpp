@@ -23,6 +23,17 @@ namespace gatepass::cli {
 
 namespace json = boost::json;
 
+CLI::Validator kid_text() {
+  return CLI::Validator(
+      [](std::string& kid) -> std::string {
+        if (kid.empty() || kid.size() > 100) return "a kid has 1 to 100 characters";
+        for (const unsigned char c : kid)
+          if (c < 0x20 || c == 0x7F) return "a kid holds no control characters";
+        return {};
+      },
+      "KID");
+}
+
 std::string read_input(const std::string& path) {
   if (path == "-") {
     return std::string(std::istreambuf_iterator<char>(std::cin), {});
@@ -362,7 +373,7 @@ void add_token_commands(CLI::App& app, exit_status& status) {
                                      "`token issue` uses the key store)");
   sign->add_option("--key", sa->key, "PEM private key (PKCS#1, SEC1 or PKCS#8)")->required();
   sign->add_option("--alg", sa->alg, "Algorithm (default: RS256, or the key's curve)");
-  sign->add_option("--kid", sa->kid, "Key id (default: RFC 7638 thumbprint)");
+  sign->add_option("--kid", sa->kid, "Key id (default: RFC 7638 thumbprint)")->check(kid_text());
   sign->add_option("--iss", sa->issuer, "Issuer");
   sign->add_option("--sub", sa->subject, "Subject");
   sign->add_option("--aud", sa->audiences, "Audience (repeatable)");

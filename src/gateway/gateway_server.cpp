@@ -1131,9 +1131,15 @@ awaitable<bool> gateway_server::impl::serve_one(client_conn& c, bool first) {
 
   if (ec) {
     unsigned code = 0;
-    if (ec == http::error::header_limit)
-      code = 431;
-    else if (ec == http::error::body_limit)
+    if (ec == http::error::header_limit) {
+      // no line end in all that was read: the request line alone is over the limit, a URL too
+      // long (414, as nginx answers it), not a head of too many or too large fields (431)
+      const auto b = c.buffer.data();
+      code = std::string_view(static_cast<const char*>(b.data()), b.size()).find('\n') ==
+                     std::string_view::npos
+                 ? 414
+                 : 431;
+    } else if (ec == http::error::body_limit)
       code = 413;
     else if (ec != http::error::end_of_stream && ec != http::error::partial_message &&
              ec != beast::error::timeout && ec != asio::error::eof &&

@@ -427,6 +427,29 @@ TEST(KeysGenerate, ACurrentKeyThatSkipsPublishAheadIsWarnedAbout) {
   EXPECT_NE(now.err.find("without having been published first"), std::string::npos) << now.err;
 }
 
+// A kid with a control character would forge lines in `keys list` and the logs: refused (exit 2,
+// saying why) by generate and import, and the store is left as it was; a plain kid is kept.
+TEST(KeysGenerate, AKidWithAControlCharacterIsRefused) {
+  temp_dir dir;
+  const std::vector<std::string> env{"GATEPASS_PASSPHRASE=" + kPassphrase, "GATEPASS_CONFIG"};
+  const auto cfg = init_home(dir, env);
+  ASSERT_FALSE(cfg.empty());
+  const auto before = gp({"--config", cfg, "keys", "list"}, env);
+  for (const std::string& kid : {std::string("a\nb"), std::string("tab\there"), std::string()}) {
+    SCOPED_TRACE(kid);
+    auto gen = gp({"--config", cfg, "keys", "generate", "--kid", kid}, env);
+    EXPECT_EQ(gen.exit_code, 2) << describe(gen);
+    EXPECT_NE(gen.err.find("--kid"), std::string::npos) << gen.err;
+    auto imp = gp({"--config", cfg, "keys", "import", "--kid", kid, "/dev/null"}, env);
+    EXPECT_EQ(imp.exit_code, 2) << describe(imp);
+    EXPECT_NE(imp.err.find("--kid"), std::string::npos) << imp.err;
+  }
+  EXPECT_EQ(gp({"--config", cfg, "keys", "list"}, env).out, before.out);
+  auto ok = gp({"--config", cfg, "keys", "generate", "--kid", "my-key-id"}, env);
+  EXPECT_EQ(ok.exit_code, 0) << describe(ok);
+  EXPECT_NE(gp({"--config", cfg, "keys", "list"}, env).out.find("my-key-id"), std::string::npos);
+}
+
 // The kid of the first `keys list` row in `state`.
 std::string kid_in_state(const std::string& cfg, const std::vector<std::string>& env,
                          const std::string& state) {

@@ -448,6 +448,8 @@ YAML
 for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$KGW/healthz" && break; sleep 0.1; done
 # default limits here: a URL over max_url_bytes (8 KiB) in a head under max_header_bytes (16 KiB)
 check "URL too long: 414" 414 "$(code "http://127.0.0.1:$KGW/open/$(head -c 9000 /dev/zero | tr '\0' a)")"
+check "a URL longer than the whole head limit (100 KiB): 414 too, not 431" 414 \
+  "$(code "http://127.0.0.1:$KGW/open/$(head -c 100000 /dev/zero | tr '\0' a)")"
 check "URL at the limit still routed" 200 "$(code "http://127.0.0.1:$KGW/open/$(head -c 8000 /dev/zero | tr '\0' a)")"
 check "timeouts: silent connection closed after read_timeout, idle one after idle_timeout" "closed closed" "$(python3 - "$KGW" <<'PY'
 import socket, sys, time
