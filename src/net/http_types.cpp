@@ -23,6 +23,12 @@ std::string_view http_request::header(std::string_view name) const noexcept {
   return {};
 }
 
+std::size_t http_request::header_count(std::string_view name) const noexcept {
+  std::size_t n = 0;
+  for (const auto& h : headers) n += iequal(h.first, name) ? 1 : 0;
+  return n;
+}
+
 std::string_view http_request::path() const noexcept {
   std::string_view t = target;
   return t.substr(0, t.find('?'));

@@ -18,6 +18,8 @@ struct http_request {
 
   /// First value of a header, case-insensitive name; empty when absent.
   std::string_view header(std::string_view name) const noexcept;
+  /// How many fields have this name (any case).
+  std::size_t header_count(std::string_view name) const noexcept;
   /// The path part of target (before '?').
   std::string_view path() const noexcept;
 };

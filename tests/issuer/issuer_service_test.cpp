@@ -303,6 +303,12 @@ TEST(IssuerService, TokenEndpointErrorsFollowRfc6749) {
   auto twice = token_post("grant_type=client_credentials", basic("svc-a", s));
   twice.headers.emplace_back("authorization", basic("svc-b", s));
   EXPECT_EQ(fx().svc->handle(twice, now).status, 400u);
+  // two Content-Type fields: a proxy in front may read the other one
+  auto two_types = token_post("grant_type=client_credentials", basic("svc-a", s));
+  two_types.headers.emplace_back("content-type", "application/json");
+  const auto two_types_res = fx().svc->handle(two_types, now);
+  EXPECT_EQ(two_types_res.status, 400u);
+  EXPECT_NE(two_types_res.body.find("more than one Content-Type"), std::string::npos);
   // well-formed escapes still decode: "%55SER" is USER, '+' a space between two scopes
   EXPECT_EQ(fx().svc
                 ->handle(token_post("grant_type=client_credentials&scope=%55SER+ADMIN",
