@@ -68,10 +68,15 @@ struct http_server::impl : std::enable_shared_from_this<http_server::impl> {
   handler on_request;
   server_limits limits;
   offload_options offload;
-  // set when offload.when is; owned by the http_server, cleared before it goes (a session left
-  // in a loop that runs again then answers on the loop)
-  std::atomic<asio::thread_pool*> pool{nullptr};
-  std::atomic<std::size_t> offloaded{0};
+  // Where offloaded requests run: the argon2 lane (offload.when) and the light one. A pool is
+  // set when its predicate is; owned by the http_server, cleared before it goes (a session left
+  // in a loop that runs again then answers on the loop).
+  struct lane {
+    std::atomic<asio::thread_pool*> pool{nullptr};
+    std::atomic<std::size_t> waiting{0};
+    std::size_t max_waiting = 0;
+  };
+  lane heavy, light;
   std::atomic<bool> stopping{false};
   std::mutex m;
   std::unordered_set<session*> live;
@@ -182,25 +187,27 @@ class session : public std::enable_shared_from_this<session> {
     auto ep = stream_.socket().remote_endpoint(ignore);
     req.remote_address = ignore ? std::string() : ep.address().to_string();
     const bool head = msg.method() == http::verb::head;
-    if (auto* pool = server_->pool.load(); pool != nullptr && server_->offload.when(req))
-      return offload(*pool, std::move(req), msg.keep_alive(), msg.version(), head);
+    if (auto* pool = server_->heavy.pool.load(); pool != nullptr && server_->offload.when(req))
+      return offload(server_->heavy, *pool, std::move(req), msg.keep_alive(), msg.version(), head);
+    if (auto* pool = server_->light.pool.load(); pool != nullptr && server_->offload.light(req))
+      return offload(server_->light, *pool, std::move(req), msg.keep_alive(), msg.version(), head);
     auto r = server_->answer(req);
     send(std::move(r), msg.keep_alive() && !server_->stopping.load(), msg.version(), head);
   }
 
   // The handler runs on a worker thread; the answer is sent from the session's strand.
-  void offload(asio::thread_pool& pool, http_request req, bool keep_alive, unsigned version,
-               bool head) {
-    if (server_->offloaded.fetch_add(1) >= server_->offload.max_waiting) {
-      --server_->offloaded;
+  void offload(http_server::impl::lane& lane, asio::thread_pool& pool, http_request req,
+               bool keep_alive, unsigned version, bool head) {
+    if (lane.waiting.fetch_add(1) >= lane.max_waiting) {
+      --lane.waiting;
       auto busy = json_response(503, "{\"message\":\"Service Unavailable\"}");
       busy.headers.emplace_back("Retry-After", "1");
       return send(std::move(busy), keep_alive && !server_->stopping.load(), version, head);
     }
-    asio::post(pool, [self = shared_from_this(), req = std::move(req), keep_alive, version,
+    asio::post(pool, [self = shared_from_this(), &lane, req = std::move(req), keep_alive, version,
                       head]() mutable {
       auto r = self->server_->answer(req);
-      --self->server_->offloaded;
+      --lane.waiting;
       auto ex = self->stream_.get_executor();
       asio::post(
           ex, [self = std::move(self), r = std::move(r), keep_alive, version, head]() mutable {
@@ -293,7 +300,14 @@ http_server::http_server(asio::io_context& ioc, const std::string& listen, handl
     : impl_(std::make_shared<impl>(ioc, std::move(h), limits, std::move(offload))) {
   if (impl_->offload.when) {
     workers_ = std::make_unique<asio::thread_pool>(std::max(1u, impl_->offload.threads));
-    impl_->pool = workers_.get();
+    impl_->heavy.max_waiting = impl_->offload.max_waiting;
+    impl_->heavy.pool = workers_.get();
+  }
+  if (impl_->offload.light) {
+    light_workers_ =
+        std::make_unique<asio::thread_pool>(std::max(1u, impl_->offload.light_threads));
+    impl_->light.max_waiting = impl_->offload.light_max_waiting;
+    impl_->light.pool = light_workers_.get();
   }
   const auto [host, port] = split_host_port(listen);
   beast::error_code ec;
@@ -310,12 +324,14 @@ http_server::http_server(asio::io_context& ioc, const std::string& listen, handl
 
 http_server::~http_server() {
   stop();
-  if (workers_) {
-    // requests still waiting are dropped (their connections close), running ones finish; no
-    // task can outlive the pool
-    impl_->pool = nullptr;
-    workers_->stop();
-    workers_->join();
+  // requests still waiting are dropped (their connections close), running ones finish; no
+  // task can outlive its pool
+  impl_->heavy.pool = nullptr;
+  impl_->light.pool = nullptr;
+  for (auto* workers : {workers_.get(), light_workers_.get()}) {
+    if (workers == nullptr) continue;
+    workers->stop();
+    workers->join();
   }
 }
 

@@ -33,10 +33,16 @@ using handler = std::function<http_response(const http_request&)>;
 /// loop, so the server's other requests (JWKS, discovery) and whatever else shares the loop (the
 /// gateway, in one process) go on meanwhile. At most `max_waiting` such requests wait or run;
 /// more are answered 503 with Retry-After at once (a flood of wrong secrets queues nothing).
+/// Requests `light` picks that `when` does not (a token request from a client verified already:
+/// an RSA signature, about a millisecond) run on worker threads of their own too, so they hold up
+/// neither the loop nor wait behind the argon2 checks; at most `light_max_waiting` of them.
 struct offload_options {
   std::function<bool(const http_request&)> when;  // empty: every request on the loop
   unsigned threads = 2;
   std::size_t max_waiting = 64;
+  std::function<bool(const http_request&)> light;  // empty: on the loop
+  unsigned light_threads = 1;
+  std::size_t light_max_waiting = 256;
 };
 
 class http_server {
@@ -62,6 +68,7 @@ class http_server {
   // The workers of offloaded requests. Owned here, not by impl: a task holds a session, which
   // holds impl, and the last holder of a pool must never be one of its own threads.
   std::unique_ptr<boost::asio::thread_pool> workers_;
+  std::unique_ptr<boost::asio::thread_pool> light_workers_;
 };
 
 /// Splits "host:port" ("[::1]:8080" too). Throws std::runtime_error when malformed.

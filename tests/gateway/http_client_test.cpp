@@ -368,20 +368,28 @@ struct gated_server {
   std::promise<void> release;
   std::shared_future<void> released{release.get_future().share()};
   std::atomic<int> slow_calls{0};
+  std::promise<void> light_started;
+  std::atomic<int> light_calls{0};
   asio::io_context ioc;
   std::unique_ptr<http_server> server;
   std::thread thread;
 
-  explicit gated_server(std::size_t max_waiting) {
+  // light_lane: /light requests run on the light workers (else on the loop)
+  explicit gated_server(std::size_t max_waiting, bool light_lane = false) {
     offload_options o;
     o.when = [](const http_request& r) { return r.path() == "/slow"; };
     o.threads = 1;
     o.max_waiting = max_waiting;
+    if (light_lane) o.light = [](const http_request& r) { return r.path() == "/light"; };
     server = std::make_unique<http_server>(
         ioc, "127.0.0.1:0",
         [this](const http_request& r) {
           if (r.path() == "/slow" && slow_calls++ == 0) {
             started.set_value();
+            released.wait();
+          }
+          if (r.path() == "/light" && light_calls++ == 0) {
+            light_started.set_value();
             released.wait();
           }
           return route(r);
@@ -418,6 +426,26 @@ TEST(HttpServer, AnOffloadedRequestNeverHoldsTheLoop) {
   ASSERT_EQ(slow.calls, 1);
   EXPECT_FALSE(slow.r);  // route() answers /slow with 404: what the handler said, relayed
   EXPECT_EQ(slow.r.error(), std::error_code(net::errc::fetch_not_ok));
+}
+
+// The light lane (a verified client's token request: an RSA signature): on workers of its own,
+// so one held in its handler neither holds the loop nor needs room in the argon2 lane, whose
+// one place /slow holds meanwhile.
+TEST(HttpServer, LightRequestsRunOnWorkersOfTheirOwn) {
+  gated_server g(1, true);
+  outcome slow, light;
+  std::thread slow_waiter([&] { slow = fetch(g.url("/slow")); });
+  ASSERT_EQ(g.started.get_future().wait_for(5s), std::future_status::ready);
+  std::thread light_waiter([&] { light = fetch(g.url("/light")); });
+  ASSERT_EQ(g.light_started.get_future().wait_for(5s), std::future_status::ready);
+  auto quick = fetch(g.url("/ok"));  // both workers are held; the loop answers
+  ASSERT_TRUE(quick.r) << quick.r.error().message();
+  EXPECT_EQ(quick.r->body, "{\"keys\":[]}");
+  g.release.set_value();
+  slow_waiter.join();
+  light_waiter.join();
+  EXPECT_EQ(slow.calls, 1);
+  EXPECT_EQ(light.calls, 1);
 }
 
 // What a proxy in front could read otherwise: Host missing or twice, a body framed by anything
