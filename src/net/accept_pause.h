@@ -4,11 +4,13 @@
 // a pause instead, as nginx's does; the connections waiting meanwhile stay in the listen queue.
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <boost/asio/error.hpp>
 #include <boost/system/error_code.hpp>
 #include <chrono>
-#include <iostream>
+#include <string>
 #include <string_view>
 
 namespace gatepass::net {
@@ -26,12 +28,15 @@ inline bool accept_must_pause(const boost::system::error_code& ec, std::string_v
                                std::chrono::steady_clock::now().time_since_epoch())
                                .count();
   auto said = last_said.load();
-  if (now - said >= 10 && last_said.compare_exchange_strong(said, now))
-    std::cerr << "gatepass: " << listener << ": accept: " << ec.message()
-              << "; accepting again every " << accept_pause.count()
-              << " ms until descriptors are free (raise the open-files limit, ulimit -n, or "
-                 "lower max_connections)"
-              << std::endl;
+  if (now - said >= 10 && last_said.compare_exchange_strong(said, now)) {
+    // one write(2), no stream: this runs with no descriptor to spare (a sanitizer's checks of
+    // the stream objects need a pipe, and fail without one)
+    const std::string line = "gatepass: " + std::string(listener) + ": accept: " + ec.message() +
+                             "; accepting again every " + std::to_string(accept_pause.count()) +
+                             " ms until descriptors are free (raise the open-files limit, "
+                             "ulimit -n, or lower max_connections)\n";
+    [[maybe_unused]] const auto n = ::write(2, line.data(), line.size());
+  }
   return true;
 }
 

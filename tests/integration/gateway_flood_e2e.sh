@@ -232,6 +232,11 @@ check "issuer: a keep-alive request's head trickled a byte a second is cut at th
 # connections than that. accept then fails with EMFILE at once every time it is tried; the
 # listeners pause and try again (they spun at 100 % of every core before), say so, and serve
 # again once connections close.
+# Not under a sanitizer: with no descriptor free, UBSan's own checks fail (they probe memory
+# through a pipe) and report errors that are not there. The release binary's run covers it.
+if ldd "$BIN" | grep -qE 'lib(asan|ubsan|tsan)'; then
+  echo "NOT RUN under a sanitizer (not passed): the out-of-descriptors checks (the release run has them)"
+else
 ISS4=$(free_port); GW4=$(free_port)
 mkdir -p "$W/fd"
 "$BIN" init --dir "$W/fd" --issuer "http://127.0.0.1:$ISS4" --audience my-audience >/dev/null 2>&1
@@ -269,5 +274,6 @@ wait_http "http://127.0.0.1:$GW4/public/x" 30; wait_http "http://127.0.0.1:$ISS4
 check "out of descriptors: said at start and at the failing accepts; both serve again once connections close" \
   "said said 200 200" \
   "$(grep -q 'open-files limit is 64' "$W/fd/serve.log" && echo said || echo silent) $(grep -q 'accept: Too many open files' "$W/fd/serve.log" && echo said || echo silent) $(code "http://127.0.0.1:$GW4/public/x") $(code "http://127.0.0.1:$ISS4/.well-known/jwks.json")"
+fi
 
 summary gateway_flood_e2e || { tail -20 "$W/serve.log"; exit 1; }
