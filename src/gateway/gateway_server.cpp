@@ -891,11 +891,9 @@ void gateway_server::impl::accept(std::size_t i) {
                                                              tcp_socket socket) {
     if (ec == asio::error::operation_aborted || self->stopping) return;
     if (ec && net::accept_must_pause(ec, "gateway listener")) {
-      auto pause = std::make_shared<asio::steady_timer>(*self->loops[i], net::accept_pause);
-      pause->async_wait([self, i, pause](beast::error_code wec) {
-        if (!wec && !self->stopping) self->accept(i);
+      return net::accept_after_pause(*self->loops[i], [self, i] {
+        if (!self->stopping) self->accept(i);
       });
-      return;
     }
     if (!ec) {
       const auto st = self->current();

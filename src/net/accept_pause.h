@@ -8,8 +8,11 @@
 
 #include <atomic>
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -38,6 +41,15 @@ inline bool accept_must_pause(const boost::system::error_code& ec, std::string_v
     [[maybe_unused]] const auto n = ::write(2, line.data(), line.size());
   }
   return true;
+}
+
+/// `retry` (the next accept) on `loop` after accept_pause; the timer lives as long as its wait.
+template <class F>
+void accept_after_pause(boost::asio::io_context& loop, F retry) {
+  auto pause = std::make_shared<boost::asio::steady_timer>(loop, accept_pause);
+  pause->async_wait([pause, retry = std::move(retry)](const boost::system::error_code& ec) mutable {
+    if (!ec) retry();
+  });
 }
 
 }  // namespace gatepass::net

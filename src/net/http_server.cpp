@@ -4,7 +4,6 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
@@ -270,29 +269,27 @@ void http_server::impl::remove(session* s) {
 }
 
 void http_server::impl::accept() {
-  acceptor.async_accept(asio::make_strand(ioc), [self = shared_from_this()](beast::error_code ec,
-                                                                            tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || self->stopping) return;
-    if (ec && accept_must_pause(ec, "issuer listener")) {
-      auto pause = std::make_shared<asio::steady_timer>(self->ioc, accept_pause);
-      pause->async_wait([self, pause](beast::error_code wec) {
-        if (!wec && !self->stopping) self->accept();
-      });
-      return;
-    }
-    if (!ec) {
-      if (self->connections.load() >= self->limits.max_connections) {
-        beast::error_code ignore;
-        socket.close(ignore);  // over the cap: refuse rather than queue
-      } else {
-        ++self->connections;
-        auto s = std::make_shared<session>(std::move(socket), self);
-        self->add(s);
-        s->start();
-      }
-    }
-    self->accept();
-  });
+  acceptor.async_accept(asio::make_strand(ioc),
+                        [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                          if (ec == asio::error::operation_aborted || self->stopping) return;
+                          if (ec && accept_must_pause(ec, "issuer listener")) {
+                            return accept_after_pause(self->ioc, [self] {
+                              if (!self->stopping) self->accept();
+                            });
+                          }
+                          if (!ec) {
+                            if (self->connections.load() >= self->limits.max_connections) {
+                              beast::error_code ignore;
+                              socket.close(ignore);  // over the cap: refuse rather than queue
+                            } else {
+                              ++self->connections;
+                              auto s = std::make_shared<session>(std::move(socket), self);
+                              self->add(s);
+                              s->start();
+                            }
+                          }
+                          self->accept();
+                        });
 }
 
 http_server::http_server(asio::io_context& ioc, const std::string& listen, handler h,
